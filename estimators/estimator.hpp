@@ -1,0 +1,101 @@
+#pragma once
+// The estimator strategy interface and its registry.
+//
+// An estimator, given a batched stochastic node q(z | params), an objective f and a generator,
+// adds to a NodeGradient an estimate of the gradient, with respect to the node's parameters, of
+// the quantity it targets (see models/stochastic.hpp for the row layout and sign conventions):
+// - Target::expectation:      sum_b E_{q(z|x_b)}[ f(x_b, z) ]                (ELBO estimators)
+// - Target::importance_bound: sum_b E[ log (1/K) sum_k exp(f(x_b, z_k) - log q(z_k | x_b)) ]
+// and, through Objective::backward, the plain Monte Carlo gradient of the same quantity with
+// respect to the objective's own parameters (decoder, prior). The caller back-propagates the
+// NodeGradient into the network that produced the node.
+//
+// Adding an estimator: its own estimators/<name>.hpp/.cpp (the header states the mathematics),
+// one line in estimators/registry.cpp, and its tests.
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "models/rng.hpp"
+#include "models/stochastic.hpp"
+
+namespace gradest {
+
+enum class Target { expectation, importance_bound };
+std::string_view to_string(Target target);
+
+// Options shared by all estimators; each uses the ones its header names. Defaults inline.
+struct EstimatorOptions {
+  int samples = 1;                 // S samples (ELBO estimators) or K (importance-weighted bounds)
+  double temperature = 1.0;        // relaxations (gumbel-softmax)
+  double baseline_decay = 0.9;     // reinforce-ma: b <- decay*b + (1-decay)*mean(signal)
+  std::vector<int> baseline_hidden = {100};  // reinforce-nvil: the baseline MLP's hidden sizes
+  double baseline_lr = 1e-3;       // reinforce-nvil: Adam step size of the baseline
+  bool baseline_centre = true;     // reinforce-nvil: subtract a running mean of the signal
+  bool baseline_normalise = true;  // reinforce-nvil: divide by a running sd of the signal
+
+  // False with a one-line reason naming the option and its allowed values.
+  bool valid(std::string* error) const;
+};
+
+// What `gradest list` prints, and what the command line checks before it builds anything.
+struct EstimatorInfo {
+  std::string_view name;           // as the command line takes it
+  std::string_view summary;        // one line, with the reference
+  std::string_view formula;        // one line
+  Target target = Target::expectation;
+  bool unbiased = true;
+  bool gaussian = false;           // accepts Gaussian latents
+  bool bernoulli = false;          // accepts Bernoulli latents
+  bool needs_dz = false;           // needs df/dz (Objective::differentiable_in_z)
+  int min_samples = 1;
+  std::string_view cost;           // objective evaluations per data point, e.g. "S", "2", "2^k"
+  bool accepts(LatentKind kind) const { return kind == LatentKind::bernoulli ? bernoulli : gaussian; }
+};
+
+// Diagnostics of learned baselines and control variates (NaN where not applicable).
+struct EstimatorDiagnostics {
+  double baseline_loss = std::numeric_limits<double>::quiet_NaN();
+  double explained_variance = std::numeric_limits<double>::quiet_NaN();  // 1 - Var(signal - b)/Var(signal)
+};
+
+class Estimator {
+ public:
+  virtual ~Estimator() = default;
+  virtual const EstimatorInfo& info() const = 0;
+  const EstimatorOptions& options() const { return options_; }
+
+  // Adds the estimate to `grad` (shaped like node, see NodeGradient::reset_like). Does not change
+  // what later estimates will be (a probe may call it any number of times at frozen parameters);
+  // it may keep scratch data for learn().
+  virtual void estimate(const StochasticNode& node, Objective& objective, Rng& rng, NodeGradient& grad) = 0;
+  // Called by the trainer once per training step, after estimate(): estimators with state
+  // (moving-average or learned baselines) update it here from what the last estimate saw.
+  virtual void learn(Rng& /*rng*/) {}
+  virtual EstimatorDiagnostics diagnostics() const { return {}; }
+
+ protected:
+  explicit Estimator(EstimatorOptions options) : options_(std::move(options)) {}
+  EstimatorOptions options_;
+};
+
+struct EstimatorEntry {
+  const EstimatorInfo* info;
+  std::unique_ptr<Estimator> (*make)(const EstimatorOptions&);
+};
+
+// Every estimator, in the order `gradest list` prints them.
+std::span<const EstimatorEntry> estimator_registry();
+// nullptr if no estimator has that name.
+const EstimatorEntry* find_estimator(std::string_view name);
+// Comma-separated names of all estimators, or of those accepting `kind`.
+std::string estimator_names();
+std::string estimator_names(LatentKind kind);
+// Builds a checked estimator: an unknown name, an incompatible latent kind, too few samples or
+// invalid options give nullptr and a one-line `error` naming the allowed values.
+std::unique_ptr<Estimator> make_estimator(std::string_view name, const EstimatorOptions& options,
+                                          LatentKind kind, std::string* error);
+
+}  // namespace gradest

@@ -1,0 +1,56 @@
+#pragma once
+// Command-line plumbing shared by every subcommand: the subcommand table, one-line usage errors,
+// list/range parsing, and option parsing with Boost.Program_options.
+//
+// Strings stop here: subcommands parse names into enums and typed configs before anything runs.
+#include <boost/program_options.hpp>
+#include <cstdint>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gradest::cli {
+
+namespace po = boost::program_options;
+
+// A bad command line, option value, config or input file. main() prints "gradest: <message>" on
+// one line and exits with status 2; nothing has been written.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Context {
+  std::string program;       // argv[0]
+  std::string command_line;  // the whole command line, shell-quoted, recorded in outputs
+};
+
+struct Subcommand {
+  std::string_view name;
+  std::string_view summary;
+  // args excludes the program and subcommand names. Returns the exit status.
+  int (*run)(const std::vector<std::string>& args, const Context& context);
+};
+
+// Every subcommand, in the order `gradest --help` lists them (experiments/commands.cpp).
+std::span<const Subcommand> subcommands();
+
+// Parses args against `options` (and positional names, if any) into vm, with --help handled by
+// the caller. Unknown options, missing values and bad types throw UsageError naming the option.
+// Returns false if --help was given (the caller prints usage and exits 0).
+bool parse(const std::vector<std::string>& args, const po::options_description& options,
+           const po::positional_options_description* positional, po::variables_map& vm);
+void print_help(std::string_view subcommand, std::string_view synopsis, const po::options_description& options);
+
+// "1,2,3" -> {1,2,3};  "a:b:n" -> n evenly spaced values from a to b inclusive;  "1..5" -> 1,2,3,4,5.
+std::vector<double> parse_real_list(std::string_view text, std::string_view option);
+std::vector<std::int64_t> parse_int_list(std::string_view text, std::string_view option);
+std::vector<std::string> split(std::string_view text, char separator);
+std::string trim(std::string_view text);
+
+// Shell-quoted command line from argv.
+std::string quote_command_line(int argc, char** argv);
+
+}  // namespace gradest::cli

@@ -1,0 +1,15 @@
+// The subcommand table: one line per subcommand.
+#include <array>
+
+#include "experiments/commands.hpp"
+
+namespace gradest::cli {
+namespace {
+const auto kSubcommands = std::to_array<Subcommand>({
+    {"list", "the estimators and the models each applies to, with objective, bias and cost", &run_list},
+});
+}  // namespace
+
+std::span<const Subcommand> subcommands() { return kSubcommands; }
+
+}  // namespace gradest::cli

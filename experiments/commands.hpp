@@ -1,0 +1,9 @@
+#pragma once
+// Entry points of the subcommands (one per experiments/cmd_<name>.cpp), listed in commands.cpp.
+#include "experiments/cli.hpp"
+
+namespace gradest::cli {
+
+int run_list(const std::vector<std::string>& args, const Context& context);
+
+}  // namespace gradest::cli

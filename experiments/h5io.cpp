@@ -1,0 +1,203 @@
+#include "experiments/h5io.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+
+#include "experiments/cli.hpp"
+#include "gradest_version.hpp"
+
+namespace gradest::h5 {
+
+namespace fs = std::filesystem;
+
+void check_output_path(const std::string& path, bool overwrite) {
+  if (path.empty()) throw cli::UsageError("output path is empty; give a file name such as results/run.h5");
+  std::error_code ec;
+  const fs::path p(path);
+  if (fs::exists(p, ec)) {
+    if (fs::is_directory(p, ec)) throw cli::UsageError(fmt::format("output path '{}' is a directory; give a file name", path));
+    if (!overwrite) throw cli::UsageError(fmt::format("output file '{}' exists; pass --force to overwrite it", path));
+  }
+  fs::path dir = p.parent_path();
+  if (dir.empty()) dir = ".";
+  if (!fs::is_directory(dir, ec))
+    throw cli::UsageError(fmt::format("cannot write '{}': directory '{}' does not exist", path, dir.string()));
+  if (::access(dir.c_str(), W_OK) != 0)
+    throw cli::UsageError(fmt::format("cannot write '{}': directory '{}' is not writable", path, dir.string()));
+}
+
+OutputFile::OutputFile(std::string path, bool overwrite, const RunMetadata& metadata)
+    : path_(std::move(path)), partial_(fmt::format("{}.partial-{}", path_, ::getpid())) {
+  check_output_path(path_, overwrite);
+  try {
+    file_ = H5::H5File(partial_, H5F_ACC_TRUNC);
+  } catch (const H5::Exception&) {
+    throw cli::UsageError(fmt::format("cannot create '{}'", partial_));
+  }
+  H5::Group root = file_.openGroup("/");
+  write_attribute(root, "gradest_version", std::string(kVersion));
+  write_attribute(root, "git_commit", std::string(kGitCommit));
+  write_attribute(root, "schema_version", kSchemaVersion);
+  write_attribute(root, "command_line", metadata.command_line);
+  write_attribute(root, "seed", static_cast<std::int64_t>(metadata.seed));
+  write_attribute(root, "config", metadata.config);
+  write_attribute(root, "date_utc", utc_now());
+}
+
+OutputFile::~OutputFile() {
+  if (committed_) return;
+  try {
+    file_.close();
+  } catch (...) {
+  }
+  std::remove(partial_.c_str());
+}
+
+void OutputFile::commit() {
+  file_.flush(H5F_SCOPE_GLOBAL);
+  file_.close();
+  std::error_code ec;
+  fs::rename(partial_, path_, ec);
+  if (ec) {
+    std::remove(partial_.c_str());
+    throw std::runtime_error(fmt::format("cannot rename '{}' to '{}': {}", partial_, path_, ec.message()));
+  }
+  committed_ = true;
+}
+
+H5::Group ensure_group(H5::H5File& file, const std::string& path) {
+  H5::Group group = file.openGroup("/");
+  std::string current;
+  for (const auto& part : cli::split(path, '/')) {
+    if (part.empty()) continue;
+    current += "/" + part;
+    if (file.nameExists(current))
+      group = file.openGroup(current);
+    else
+      group = file.createGroup(current);
+  }
+  return group;
+}
+
+void write_attribute(H5::H5Object& object, const std::string& name, const std::string& value) {
+  H5::StrType type(H5::PredType::C_S1, H5T_VARIABLE);
+  if (object.attrExists(name)) object.removeAttr(name);
+  H5::Attribute attr = object.createAttribute(name, type, H5::DataSpace(H5S_SCALAR));
+  attr.write(type, value);
+}
+
+void write_attribute(H5::H5Object& object, const std::string& name, double value) {
+  if (object.attrExists(name)) object.removeAttr(name);
+  H5::Attribute attr = object.createAttribute(name, H5::PredType::NATIVE_DOUBLE, H5::DataSpace(H5S_SCALAR));
+  attr.write(H5::PredType::NATIVE_DOUBLE, &value);
+}
+
+void write_attribute(H5::H5Object& object, const std::string& name, std::int64_t value) {
+  if (object.attrExists(name)) object.removeAttr(name);
+  H5::Attribute attr = object.createAttribute(name, H5::PredType::NATIVE_INT64, H5::DataSpace(H5S_SCALAR));
+  attr.write(H5::PredType::NATIVE_INT64, &value);
+}
+
+std::string read_string_attribute(const H5::H5Object& object, const std::string& name) {
+  H5::Attribute attr = object.openAttribute(name);
+  std::string value;
+  attr.read(attr.getStrType(), value);
+  return value;
+}
+
+void write_vector(H5::Group& group, const std::string& name, const std::vector<double>& values) {
+  write_array(group, name, {values.size()}, values.data());
+}
+
+void write_vector(H5::Group& group, const std::string& name, const std::vector<std::int64_t>& values) {
+  hsize_t dims[1] = {values.size()};
+  H5::DataSpace space(1, dims);
+  H5::DataSet ds = group.createDataSet(name, H5::PredType::NATIVE_INT64, space);
+  if (!values.empty()) ds.write(values.data(), H5::PredType::NATIVE_INT64);
+}
+
+void write_matrix(H5::Group& group, const std::string& name, const MatrixD& values) {
+  const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> row_major = values;
+  write_array(group, name, {static_cast<hsize_t>(values.rows()), static_cast<hsize_t>(values.cols())}, row_major.data());
+}
+
+namespace {
+template <class T>
+void write_array_impl(H5::Group& group, const std::string& name, const std::vector<hsize_t>& shape, const T* data,
+                      const H5::PredType& type) {
+  H5::DataSpace space(static_cast<int>(shape.size()), shape.data());
+  H5::DataSet ds = group.createDataSet(name, type, space);
+  hsize_t n = 1;
+  for (auto d : shape) n *= d;
+  if (n > 0) ds.write(data, type);
+}
+}  // namespace
+
+void write_array(H5::Group& group, const std::string& name, const std::vector<hsize_t>& shape, const float* data) {
+  write_array_impl(group, name, shape, data, H5::PredType::NATIVE_FLOAT);
+}
+void write_array(H5::Group& group, const std::string& name, const std::vector<hsize_t>& shape, const double* data) {
+  write_array_impl(group, name, shape, data, H5::PredType::NATIVE_DOUBLE);
+}
+
+std::vector<double> read_vector(const H5::Group& group, const std::string& name) {
+  H5::DataSet ds = group.openDataSet(name);
+  const hssize_t n = ds.getSpace().getSimpleExtentNpoints();
+  std::vector<double> out(static_cast<std::size_t>(n));
+  if (n > 0) ds.read(out.data(), H5::PredType::NATIVE_DOUBLE);
+  return out;
+}
+
+std::vector<std::int64_t> read_int_vector(const H5::Group& group, const std::string& name) {
+  H5::DataSet ds = group.openDataSet(name);
+  const hssize_t n = ds.getSpace().getSimpleExtentNpoints();
+  std::vector<std::int64_t> out(static_cast<std::size_t>(n));
+  if (n > 0) ds.read(out.data(), H5::PredType::NATIVE_INT64);
+  return out;
+}
+
+MatrixD read_matrix(const H5::Group& group, const std::string& name) {
+  H5::DataSet ds = group.openDataSet(name);
+  H5::DataSpace space = ds.getSpace();
+  hsize_t dims[2] = {0, 0};
+  if (space.getSimpleExtentNdims() != 2) throw std::runtime_error(fmt::format("dataset '{}' is not two-dimensional", name));
+  space.getSimpleExtentDims(dims);
+  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> m(dims[0], dims[1]);
+  if (m.size() > 0) ds.read(m.data(), H5::PredType::NATIVE_DOUBLE);
+  return m;
+}
+
+Series::Series(H5::Group& group, const std::string& name) {
+  hsize_t dims[1] = {0}, max_dims[1] = {H5S_UNLIMITED}, chunk[1] = {256};
+  H5::DataSpace space(1, dims, max_dims);
+  H5::DSetCreatPropList props;
+  props.setChunk(1, chunk);
+  dataset_ = group.createDataSet(name, H5::PredType::NATIVE_DOUBLE, space, props);
+}
+
+void Series::append(double value) {
+  hsize_t new_size[1] = {size_ + 1};
+  dataset_.extend(new_size);
+  H5::DataSpace file_space = dataset_.getSpace();
+  hsize_t offset[1] = {size_}, count[1] = {1};
+  file_space.selectHyperslab(H5S_SELECT_SET, count, offset);
+  H5::DataSpace mem_space(1, count);
+  dataset_.write(&value, H5::PredType::NATIVE_DOUBLE, mem_space, file_space);
+  size_ = new_size[0];
+}
+
+std::string utc_now() {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace gradest::h5
