@@ -7,6 +7,18 @@
 #include "estimators/estimator.hpp"
 #include "estimators/pathwise.hpp"
 #include "estimators/reinforce.hpp"
+#include "estimators/reinforce_ma.hpp"
+#include "estimators/reinforce_loo.hpp"
+#include "estimators/vimco.hpp"
+#include "estimators/arm.hpp"
+#include "estimators/disarm.hpp"
+#include "estimators/gumbel_softmax.hpp"
+#include "estimators/straight_through.hpp"
+#include "estimators/exact.hpp"
+#include "estimators/reinforce_self_baseline.hpp"
+#include "estimators/iwae.hpp"
+#include "estimators/stl.hpp"
+#include "estimators/dreg.hpp"
 
 namespace gradest {
 namespace {
@@ -19,6 +31,18 @@ std::unique_ptr<Estimator> make(const EstimatorOptions& options) {
 const auto kRegistry = std::to_array<EstimatorEntry>({
     {&Pathwise::kInfo, &make<Pathwise>},
     {&Reinforce::kInfo, &make<Reinforce>},
+    {&ReinforceMA::kInfo, &make<ReinforceMA>},
+    {&ReinforceLOO::kInfo, &make<ReinforceLOO>},
+    {&Vimco::kInfo, &make<Vimco>},
+    {&Arm::kInfo, &make<Arm>},
+    {&Disarm::kInfo, &make<Disarm>},
+    {&GumbelSoftmax::kInfo, &make<GumbelSoftmax>},
+    {&StraightThrough::kInfo, &make<StraightThrough>},
+    {&Exact::kInfo, &make<Exact>},
+    {&ReinforceSelfBaseline::kInfo, &make<ReinforceSelfBaseline>},
+    {&Iwae::kInfo, &make<Iwae>},
+    {&Stl::kInfo, &make<Stl>},
+    {&Dreg::kInfo, &make<Dreg>},
 });
 
 }  // namespace

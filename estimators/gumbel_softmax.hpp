@@ -1,0 +1,30 @@
+#pragma once
+// gumbel-softmax: the binary Concrete relaxation (Maddison, Mnih and Teh 2017; Jang, Gu and Poole
+// 2017), pathwise through the relaxed sample.
+//
+// Target:   E_q[f(z)], BIASED: f is evaluated at relaxed z~ in (0, 1), not at a Bernoulli sample, so
+//           the estimate is unbiased for the gradient of E[f(z~)], which tends to E_q[f(z)] only as the
+//           temperature tends to 0 (while the variance grows). The objective-parameter gradient is
+//           likewise taken at z~ (biased).
+// Formula:  u ~ U(0,1),  z~ = sigmoid((theta + log u - log(1 - u)) / tau),
+//           g = (1/S) sum_s df/dz(z~_s) * z~_s (1 - z~_s) / tau
+// Latents:  Bernoulli only; needs df/dz (Objective::differentiable_in_z; throws std::invalid_argument otherwise).
+// Cost:     S samples, S objective evaluations (and S backward passes) per data point.
+// Options:  samples S (default 1), temperature tau (default 1.0, > 0).
+#include "estimators/estimator.hpp"
+
+namespace gradest {
+
+class GumbelSoftmax final : public Estimator {
+ public:
+  static const EstimatorInfo kInfo;
+  explicit GumbelSoftmax(EstimatorOptions options) : Estimator(std::move(options)) {}
+  const EstimatorInfo& info() const override { return kInfo; }
+  void estimate(const StochasticNode& node, Objective& objective, Rng& rng, NodeGradient& grad) override;
+
+ private:
+  Matrix u_, z_, dz_;
+  Vector value_, weight_;
+};
+
+}  // namespace gradest
