@@ -1,0 +1,179 @@
+#include "models/network.hpp"
+
+#include <cmath>
+#include <stdexcept>
+#include <utility>
+
+namespace gradest {
+
+std::optional<Activation> parse_activation(std::string_view name) {
+  if (name == "none" || name == "linear" || name == "identity") return Activation::none;
+  if (name == "tanh") return Activation::tanh;
+  if (name == "relu") return Activation::relu;
+  if (name == "leaky_relu" || name == "leaky-relu" || name == "lrelu" || name == "leakyrelu") return Activation::leaky_relu;
+  return std::nullopt;
+}
+
+std::string_view to_string(Activation activation) {
+  switch (activation) {
+    case Activation::none: return "none";
+    case Activation::tanh: return "tanh";
+    case Activation::relu: return "relu";
+    case Activation::leaky_relu: return "leaky_relu";
+  }
+  return "?";
+}
+
+std::string_view activation_names() { return "none, tanh, relu, leaky_relu"; }
+
+namespace {
+
+// In place: y = act(y). Raw loops so the compiler vectorises them (and Eigen's tanh, which is
+// vectorised for float).
+void apply_activation(Activation activation, Matrix& y) {
+  Real* p = y.data();
+  const Index n = y.size();
+  switch (activation) {
+    case Activation::none: break;
+    case Activation::tanh: y.array() = y.array().tanh(); break;
+    case Activation::relu:
+      for (Index i = 0; i < n; ++i) p[i] = p[i] > Real(0) ? p[i] : Real(0);
+      break;
+    case Activation::leaky_relu:
+      for (Index i = 0; i < n; ++i) p[i] = p[i] > Real(0) ? p[i] : Real(kLeakyReluSlope) * p[i];
+      break;
+  }
+}
+
+// In place: d *= act'(pre-activation), written through the layer output y.
+void apply_activation_derivative(Activation activation, const Matrix& y, Matrix& d) {
+  const Real* py = y.data();
+  Real* pd = d.data();
+  const Index n = d.size();
+  switch (activation) {
+    case Activation::none: break;
+    case Activation::tanh:
+      for (Index i = 0; i < n; ++i) pd[i] *= Real(1) - py[i] * py[i];
+      break;
+    case Activation::relu:
+      for (Index i = 0; i < n; ++i) pd[i] = py[i] > Real(0) ? pd[i] : Real(0);
+      break;
+    case Activation::leaky_relu:
+      for (Index i = 0; i < n; ++i) pd[i] = py[i] > Real(0) ? pd[i] : Real(kLeakyReluSlope) * pd[i];
+      break;
+  }
+}
+
+}  // namespace
+
+Index Network::parameter_count(int in, int out, const NetworkSpec& spec) {
+  Index count = 0;
+  int previous = in;
+  for (int h : spec.hidden) {
+    count += Index(previous) * h + h;
+    previous = h;
+  }
+  return count + Index(previous) * out + out;
+}
+
+Network::Network(Parameters& params, const std::string& group, int in, int out, const NetworkSpec& spec)
+    : params_(&params), spec_(spec), in_(in), out_(out), caches_(kSlots) {
+  if (in < 1 || out < 1) throw std::invalid_argument("Network: input and output sizes must be >= 1");
+  for (int h : spec.hidden)
+    if (h < 1) throw std::invalid_argument("Network: hidden sizes must be >= 1");
+  size_ = parameter_count(in, out, spec);
+  offset_ = params.add(group, size_);
+  Index cursor = offset_;
+  int previous = in;
+  auto add_layer = [&](int width, Activation activation) {
+    Layer layer;
+    layer.in = previous;
+    layer.out = width;
+    layer.weight_offset = cursor;
+    layer.bias_offset = cursor + Index(previous) * width;
+    layer.activation = activation;
+    cursor = layer.bias_offset + width;
+    layers_.push_back(layer);
+    previous = width;
+  };
+  for (int h : spec.hidden) add_layer(h, spec.activation);
+  add_layer(out, Activation::none);
+  for (auto& cache : caches_) cache.hidden.resize(layers_.size() - 1);
+}
+
+MatrixMap Network::weight(int layer) {
+  const Layer& l = layers_.at(layer);
+  return params_->matrix(l.weight_offset, l.in, l.out);
+}
+
+VectorMap Network::bias(int layer) {
+  const Layer& l = layers_.at(layer);
+  return params_->view(l.bias_offset, l.out);
+}
+
+void Network::init(Rng& rng) {
+  for (int i = 0; i < layers(); ++i) {
+    const Layer& l = layers_[i];
+    double range = 0;
+    if (l.activation == Activation::relu || l.activation == Activation::leaky_relu) {
+      const double slope = l.activation == Activation::relu ? 0.0 : kLeakyReluSlope;
+      range = std::sqrt(6.0 / ((1.0 + slope * slope) * l.in));
+    } else {
+      range = std::sqrt(6.0 / (l.in + l.out));
+    }
+    MatrixMap w = weight(i);
+    for (Index c = 0; c < w.cols(); ++c)
+      for (Index r = 0; r < w.rows(); ++r) w(r, c) = Real(range * (2.0 * rng.uniform() - 1.0));
+    bias(i).setZero();
+  }
+}
+
+void Network::forward(int slot, const Matrix& x, Matrix& out) {
+  if (x.cols() != in_) throw std::invalid_argument("Network::forward: input has the wrong number of columns");
+  Cache& cache = caches_.at(slot);
+  cache.input = x;
+  const Matrix* h = &cache.input;
+  const Real* values = params_->values().data();
+  for (int i = 0; i < layers(); ++i) {
+    const Layer& l = layers_[i];
+    ConstMatrixMap w(values + l.weight_offset, l.in, l.out);
+    ConstVectorMap b(values + l.bias_offset, l.out);
+    Matrix& y = i + 1 < layers() ? cache.hidden[i] : out;
+    y.resize(x.rows(), l.out);
+    y.noalias() = *h * w;
+    y.rowwise() += b.transpose();
+    apply_activation(l.activation, y);
+    h = &y;
+  }
+}
+
+void Network::backward(int slot, const Matrix& d_out, Vector& grad_flat, Matrix* d_in) {
+  Cache& cache = caches_.at(slot);
+  const Index B = cache.input.rows();
+  if (d_out.rows() != B || d_out.cols() != out_)
+    throw std::invalid_argument("Network::backward: d_out does not match the last forward in this slot");
+  const Real* values = params_->values().data();
+  Real* grad = grad_flat.data();
+  const Matrix* delta = &d_out;
+  for (int i = layers() - 1; i >= 0; --i) {
+    const Layer& l = layers_[i];
+    const Matrix& h = i == 0 ? cache.input : cache.hidden[i - 1];
+    MatrixMap dw(grad + l.weight_offset, l.in, l.out);
+    VectorMap db(grad + l.bias_offset, l.out);
+    dw.noalias() += h.transpose() * *delta;
+    db.noalias() += delta->colwise().sum().transpose();
+    ConstMatrixMap w(values + l.weight_offset, l.in, l.out);
+    if (i > 0) {
+      Matrix& next = delta == &delta_ ? delta_next_ : delta_;
+      next.resize(B, l.in);
+      next.noalias() = *delta * w.transpose();
+      apply_activation_derivative(layers_[i - 1].activation, cache.hidden[i - 1], next);
+      delta = &next;
+    } else if (d_in) {
+      d_in->resize(B, l.in);
+      d_in->noalias() = *delta * w.transpose();
+    }
+  }
+}
+
+}  // namespace gradest

@@ -1,0 +1,515 @@
+#include "models/vae.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <numbers>
+#include <stdexcept>
+#include <utility>
+
+#include "models/distributions.hpp"
+
+namespace gradest {
+
+namespace {
+
+constexpr double kHalfLog2Pi = 0.91893853320467274178;  // 0.5 log(2 pi)
+
+// Elementwise, stable: log(1 + exp(g)) = max(g, 0) + log1p(exp(-|g|)).
+template <class A>
+auto softplus_array(const A& g) {
+  return g.max(typename A::Scalar(0)) + (-g.abs()).exp().log1p();
+}
+// sigmoid(g) = 1 / (1 + exp(-g)); exp overflow gives 1/inf = 0, which is the right limit.
+template <class A>
+auto sigmoid_array(const A& g) {
+  return (typename A::Scalar(1) + (-g).exp()).inverse();
+}
+
+const VaeConfig& checked(const VaeConfig& config) {
+  std::string error;
+  if (!config.valid(&error)) throw std::invalid_argument(error);
+  return config;
+}
+
+}  // namespace
+
+std::optional<Likelihood> parse_likelihood(std::string_view name) {
+  if (name == "bernoulli") return Likelihood::bernoulli;
+  if (name == "gaussian" || name == "gaussian-fixed" || name == "gaussian_fixed") return Likelihood::gaussian_fixed;
+  if (name == "gaussian-learned" || name == "gaussian_learned") return Likelihood::gaussian_learned;
+  if (name == "categorical") return Likelihood::categorical;
+  return std::nullopt;
+}
+
+std::string_view to_string(Likelihood likelihood) {
+  switch (likelihood) {
+    case Likelihood::bernoulli: return "bernoulli";
+    case Likelihood::gaussian_fixed: return "gaussian-fixed";
+    case Likelihood::gaussian_learned: return "gaussian-learned";
+    case Likelihood::categorical: return "categorical";
+  }
+  return "?";
+}
+
+std::string_view likelihood_names() { return "bernoulli, gaussian-fixed, gaussian-learned, categorical"; }
+
+bool VaeConfig::valid(std::string* error) const {
+  auto fail = [&](std::string message) {
+    if (error) *error = std::move(message);
+    return false;
+  };
+  if (input_dim < 1) return fail(fmt::format("input dimension must be >= 1, got {}", input_dim));
+  if (latents < 1) return fail(fmt::format("latents must be >= 1, got {}", latents));
+  for (int h : encoder.hidden)
+    if (h < 1) return fail(fmt::format("encoder hidden sizes must be >= 1, got {}", h));
+  for (int h : decoder.hidden)
+    if (h < 1) return fail(fmt::format("decoder hidden sizes must be >= 1, got {}", h));
+  if (likelihood == Likelihood::categorical && categories < 2)
+    return fail(fmt::format("categories must be >= 2 for the categorical likelihood, got {}", categories));
+  if ((likelihood == Likelihood::gaussian_fixed || likelihood == Likelihood::gaussian_learned) &&
+      !(fixed_sigma > 0 && std::isfinite(fixed_sigma)))
+    return fail(fmt::format("gaussian sigma must be a finite number > 0, got {}", fixed_sigma));
+  if (centre_input && input_mean.size() != input_dim)
+    return fail(fmt::format("centre_input needs an input mean of size {} (the input dimension), got {}", input_dim,
+                            input_mean.size()));
+  if (input_mean.size() != 0 && input_mean.size() != input_dim)
+    return fail(fmt::format("input mean must have size {} (the input dimension), got {}", input_dim, input_mean.size()));
+  if (signed_latent_input && latent != LatentKind::bernoulli)
+    return fail("signed latent input (decoder sees 2z-1) is for Bernoulli latents only");
+  if (output_bias_init.size() != 0 && output_bias_init.size() != decoder_outputs())
+    return fail(fmt::format("decoder output bias init must have size {} (decoder outputs), got {}", decoder_outputs(),
+                            output_bias_init.size()));
+  if (output_bias_init.size() != 0 && !output_bias_init.allFinite())
+    return fail("decoder output bias init must be finite (clip the mean away from 0 and 1 before taking its logit)");
+  return true;
+}
+
+// ---- the objective f(x, z) -----------------------------------------------------------------------
+
+class Vae::VaeObjective final : public Objective {
+ public:
+  explicit VaeObjective(Vae& vae) : vae_(vae), slots_(kSlots) {}
+
+  void bind(const Matrix& x, Terms terms) {
+    const VaeConfig& c = vae_.config_;
+    if (x.cols() != c.input_dim)
+      throw std::invalid_argument(fmt::format("VAE objective: data has {} columns, the model {}", x.cols(), c.input_dim));
+    if (c.likelihood == Likelihood::categorical) {
+      const Real* p = x.data();
+      for (Index i = 0; i < x.size(); ++i)
+        if (!(p[i] >= 0 && p[i] < c.categories && p[i] == std::floor(p[i])))
+          throw std::invalid_argument(
+              fmt::format("categorical data must hold symbol ids 0..{}, found {}", c.categories - 1, double(p[i])));
+    }
+    if (terms == Terms::toy) throw std::invalid_argument("VAE objective: terms must be likelihood or joint");
+    x_ = &x;
+    terms_ = terms;
+    for (auto& slot : slots_) slot.evaluated = false;
+  }
+
+  Terms terms() const override { return terms_; }
+  Index batch() const override { return x_->rows(); }
+  bool differentiable_in_z() const override { return true; }
+  const Matrix* inputs() const override { return x_; }
+
+  void backward(int slot, const Vector& weight, Matrix* grad_z) override;
+
+ protected:
+  void do_evaluate(int slot, const Matrix& z, Vector& value) override;
+
+ private:
+  struct Slot {
+    Matrix z, decoder_in, out, lse;
+    bool evaluated = false;
+  };
+  Vae& vae_;
+  const Matrix* x_ = nullptr;
+  Terms terms_ = Terms::likelihood;
+  std::vector<Slot> slots_;
+  VectorD acc_;
+  Matrix d_out_, d_in_, max_, sum_;
+};
+
+void Vae::VaeObjective::do_evaluate(int slot_index, const Matrix& z, Vector& value) {
+  const VaeConfig& c = vae_.config_;
+  const Matrix& x = *x_;
+  const Index B = x.rows(), D = c.input_dim, R = z.rows();
+  if (z.cols() != c.latents || B == 0 || R % B != 0)
+    throw std::invalid_argument("VAE objective: z must have k columns and a multiple of the batch's rows");
+  const Index S = R / B;
+  Slot& slot = slots_.at(slot_index);
+  slot.z = z;
+  if (c.signed_latent_input) {
+    slot.decoder_in.resize(R, z.cols());
+    slot.decoder_in.array() = Real(2) * z.array() - Real(1);
+    vae_.decoder_.forward(slot_index, slot.decoder_in, slot.out);
+  } else {
+    vae_.decoder_.forward(slot_index, z, slot.out);
+  }
+  const Matrix& g = slot.out;
+  acc_.setZero(R);
+
+  switch (c.likelihood) {
+    case Likelihood::bernoulli:
+      for (Index j = 0; j < D; ++j)
+        for (Index s = 0; s < S; ++s) {
+          auto gj = g.col(j).segment(s * B, B).array();
+          acc_.segment(s * B, B).array() += (x.col(j).array() * gj - softplus_array(gj)).template cast<double>();
+        }
+      break;
+    case Likelihood::gaussian_fixed: {
+      const Real inv_var = Real(1.0 / (c.fixed_sigma * c.fixed_sigma));
+      for (Index j = 0; j < D; ++j)
+        for (Index s = 0; s < S; ++s) {
+          auto gj = g.col(j).segment(s * B, B).array();
+          acc_.segment(s * B, B).array() += (Real(-0.5) * inv_var * (x.col(j).array() - gj).square()).template cast<double>();
+        }
+      acc_.array() -= double(D) * (std::log(c.fixed_sigma) + kHalfLog2Pi);
+      break;
+    }
+    case Likelihood::gaussian_learned: {
+      ConstVectorMap log_sigma = std::as_const(vae_.params_).view(vae_.log_sigma_offset_, D);
+      double constant = 0;
+      for (Index j = 0; j < D; ++j) {
+        const Real inv_var = std::exp(Real(-2) * log_sigma(j));
+        constant += double(log_sigma(j)) + kHalfLog2Pi;
+        for (Index s = 0; s < S; ++s) {
+          auto gj = g.col(j).segment(s * B, B).array();
+          acc_.segment(s * B, B).array() += (Real(-0.5) * inv_var * (x.col(j).array() - gj).square()).template cast<double>();
+        }
+      }
+      acc_.array() -= constant;
+      break;
+    }
+    case Likelihood::categorical: {
+      const int V = c.categories;
+      slot.lse.resize(R, D);
+      max_.resize(R, D);
+      sum_.resize(R, D);
+      max_ = g.middleCols(0, D);
+      for (int v = 1; v < V; ++v) max_ = max_.cwiseMax(g.middleCols(v * D, D));
+      sum_.setZero();
+      for (int v = 0; v < V; ++v) sum_.array() += (g.middleCols(v * D, D) - max_).array().exp();
+      slot.lse.array() = max_.array() + sum_.array().log();
+      for (Index i = 0; i < D; ++i)
+        for (Index r = 0; r < R; ++r) {
+          const Index symbol = static_cast<Index>(x(r % B, i));
+          acc_(r) += double(g(r, symbol * D + i) - slot.lse(r, i));
+        }
+      break;
+    }
+  }
+
+  if (terms_ == Terms::joint) {
+    const Index k = c.latents;
+    if (vae_.latent_kind() == LatentKind::bernoulli) {
+      ConstVectorMap a = std::as_const(vae_.params_).view(vae_.prior_offset_, k);
+      double log_normaliser = 0;
+      for (Index j = 0; j < k; ++j) log_normaliser += double(softplus(a(j)));
+      for (Index j = 0; j < k; ++j) acc_ += double(a(j)) * z.col(j).template cast<double>();
+      acc_.array() -= log_normaliser;
+    } else {
+      for (Index j = 0; j < k; ++j) acc_.array() -= 0.5 * z.col(j).template cast<double>().array().square();
+      acc_.array() -= double(k) * kHalfLog2Pi;
+    }
+  }
+  value = acc_.cast<Real>();
+  slot.evaluated = true;
+}
+
+void Vae::VaeObjective::backward(int slot_index, const Vector& weight, Matrix* grad_z) {
+  const VaeConfig& c = vae_.config_;
+  const Matrix& x = *x_;
+  Slot& slot = slots_.at(slot_index);
+  if (!slot.evaluated) throw std::logic_error("VAE objective: backward before evaluate in this slot");
+  const Matrix& g = slot.out;
+  const Index B = x.rows(), D = c.input_dim, R = g.rows(), S = R / B;
+  if (weight.size() != R) throw std::invalid_argument("VAE objective: weight must have one entry per row of z");
+  Vector& gradient = vae_.gradient_;
+  d_out_.resize(R, g.cols());
+
+  switch (c.likelihood) {
+    case Likelihood::bernoulli:
+      for (Index j = 0; j < D; ++j)
+        for (Index s = 0; s < S; ++s) {
+          auto gj = g.col(j).segment(s * B, B).array();
+          d_out_.col(j).segment(s * B, B).array() =
+              weight.segment(s * B, B).array() * (x.col(j).array() - sigmoid_array(gj));
+        }
+      break;
+    case Likelihood::gaussian_fixed: {
+      const Real inv_var = Real(1.0 / (c.fixed_sigma * c.fixed_sigma));
+      for (Index j = 0; j < D; ++j)
+        for (Index s = 0; s < S; ++s) {
+          auto gj = g.col(j).segment(s * B, B).array();
+          d_out_.col(j).segment(s * B, B).array() = weight.segment(s * B, B).array() * inv_var * (x.col(j).array() - gj);
+        }
+      break;
+    }
+    case Likelihood::gaussian_learned: {
+      ConstVectorMap log_sigma = std::as_const(vae_.params_).view(vae_.log_sigma_offset_, D);
+      VectorMap d_log_sigma(gradient.data() + vae_.log_sigma_offset_, D);
+      for (Index j = 0; j < D; ++j) {
+        const Real inv_var = std::exp(Real(-2) * log_sigma(j));
+        double d_sigma_j = 0;
+        for (Index s = 0; s < S; ++s) {
+          auto gj = g.col(j).segment(s * B, B).array();
+          auto w = weight.segment(s * B, B).array();
+          d_out_.col(j).segment(s * B, B).array() = w * inv_var * (x.col(j).array() - gj);
+          d_sigma_j += (w * (inv_var * (x.col(j).array() - gj).square() - Real(1))).template cast<double>().sum();
+        }
+        d_log_sigma(j) += Real(d_sigma_j);
+      }
+      break;
+    }
+    case Likelihood::categorical: {
+      const int V = c.categories;
+      for (int v = 0; v < V; ++v)
+        d_out_.middleCols(v * D, D).array() =
+            -((g.middleCols(v * D, D) - slot.lse).array().exp().colwise() * weight.array());
+      for (Index i = 0; i < D; ++i)
+        for (Index r = 0; r < R; ++r) d_out_(r, static_cast<Index>(x(r % B, i)) * D + i) += weight(r);
+      break;
+    }
+  }
+
+  vae_.decoder_.backward(slot_index, d_out_, gradient, grad_z ? &d_in_ : nullptr);
+  if (grad_z) {
+    if (c.signed_latent_input) {
+      grad_z->resize(R, c.latents);
+      grad_z->array() = Real(2) * d_in_.array();
+    } else {
+      grad_z->swap(d_in_);
+    }
+  }
+
+  if (terms_ == Terms::joint) {
+    const Index k = c.latents;
+    if (vae_.latent_kind() == LatentKind::bernoulli) {
+      ConstVectorMap a = std::as_const(vae_.params_).view(vae_.prior_offset_, k);
+      VectorMap d_a(gradient.data() + vae_.prior_offset_, k);
+      const Real weight_sum = weight.sum();
+      for (Index j = 0; j < k; ++j) d_a(j) += slot.z.col(j).dot(weight) - sigmoid(a(j)) * weight_sum;
+      if (grad_z) grad_z->noalias() += weight * a.transpose();
+    } else if (grad_z) {
+      grad_z->array() -= slot.z.array().colwise() * weight.array();
+    }
+  }
+}
+
+// ---- the model -----------------------------------------------------------------------------------
+
+Vae::Vae(const VaeConfig& config, Rng& init_rng)
+    : config_(checked(config)),
+      encoder_(params_, "encoder", config.input_dim,
+               config.latent == LatentKind::gaussian ? 2 * config.latents : config.latents, config.encoder),
+      decoder_(params_, "decoder", config.latents, config.decoder_outputs(), config.decoder) {
+  if (config_.likelihood == Likelihood::gaussian_learned) log_sigma_offset_ = params_.add("decoder", config_.input_dim);
+  if (config_.latent == LatentKind::bernoulli) prior_offset_ = params_.add("prior", config_.latents);
+  encoder_.init(init_rng);
+  decoder_.init(init_rng);
+  if (config_.output_bias_init.size() != 0) decoder_.bias(decoder_.layers() - 1) = config_.output_bias_init;
+  if (log_sigma_offset_ >= 0) params_.view(log_sigma_offset_, config_.input_dim).setConstant(Real(std::log(config_.fixed_sigma)));
+  gradient_.setZero(params_.size());
+  objective_ = std::make_unique<VaeObjective>(*this);
+}
+
+Vae::~Vae() = default;
+
+std::unique_ptr<Vae> Vae::make(const VaeConfig& config, Rng& init_rng) {
+  return std::make_unique<Vae>(checked(config), init_rng);
+}
+
+void Vae::encode(int slot, const Matrix& x, StochasticNode& node) {
+  if (x.cols() != config_.input_dim)
+    throw std::invalid_argument(fmt::format("VAE encode: data has {} columns, the model {}", x.cols(), config_.input_dim));
+  const Matrix* input = &x;
+  if (config_.centre_input) {
+    centred_.resize(x.rows(), x.cols());
+    centred_.noalias() = x.rowwise() - config_.input_mean.transpose();
+    input = &centred_;
+  }
+  node.kind = config_.latent;
+  if (config_.latent == LatentKind::bernoulli) {
+    encoder_.forward(slot, *input, node.logits);
+    node.mean.resize(0, 0);
+    node.log_var.resize(0, 0);
+  } else {
+    const Index k = config_.latents;
+    encoder_.forward(slot, *input, encoder_out_);
+    node.mean = encoder_out_.leftCols(k);
+    node.log_var = encoder_out_.rightCols(k);
+    node.logits.resize(0, 0);
+  }
+}
+
+void Vae::encode_backward(int slot, const NodeGradient& grad) {
+  if (config_.latent == LatentKind::bernoulli) {
+    encoder_.backward(slot, grad.d_logits, gradient_, nullptr);
+  } else {
+    const Index k = config_.latents;
+    d_encoder_out_.resize(grad.d_mean.rows(), 2 * k);
+    d_encoder_out_.leftCols(k) = grad.d_mean;
+    d_encoder_out_.rightCols(k) = grad.d_log_var;
+    encoder_.backward(slot, d_encoder_out_, gradient_, nullptr);
+  }
+}
+
+void Vae::kl(const StochasticNode& node, Matrix& kl_per_dim) {
+  const Index B = node.batch(), k = node.dim();
+  kl_per_dim.resize(B, k);
+  if (node.kind == LatentKind::gaussian) {
+    kl_per_dim.array() =
+        Real(0.5) * (node.mean.array().square() + node.log_var.array().exp() - Real(1) - node.log_var.array());
+  } else {
+    ConstVectorMap a = std::as_const(params_).view(prior_offset_, k);
+    for (Index j = 0; j < k; ++j) {
+      auto l = node.logits.col(j).array();
+      kl_per_dim.col(j).array() = sigmoid_array(l) * (l - a(j)) - softplus_array(l) + softplus(a(j));
+    }
+  }
+}
+
+void Vae::kl_backward(const StochasticNode& node, const Matrix& weight, NodeGradient& grad) {
+  const Index k = node.dim();
+  if (weight.rows() != node.batch() || weight.cols() != k)
+    throw std::invalid_argument("VAE kl_backward: weight must be B x k like the node");
+  if (node.kind == LatentKind::gaussian) {
+    grad.d_mean.array() -= weight.array() * node.mean.array();
+    grad.d_log_var.array() -= weight.array() * Real(0.5) * (node.log_var.array().exp() - Real(1));
+  } else {
+    ConstVectorMap a = std::as_const(params_).view(prior_offset_, k);
+    VectorMap d_a(gradient_.data() + prior_offset_, k);
+    for (Index j = 0; j < k; ++j) {
+      auto l = node.logits.col(j).array();
+      auto w = weight.col(j).array();
+      auto q = sigmoid_array(l);
+      grad.d_logits.col(j).array() -= w * q * (Real(1) - q) * (l - a(j));
+      d_a(j) -= (w * (sigmoid(a(j)) - q)).sum();
+    }
+  }
+}
+
+Objective& Vae::objective(const Matrix& x, Objective::Terms terms) {
+  objective_->bind(x, terms);
+  return *objective_;
+}
+
+void Vae::log_prior(const Matrix& z, Vector& out) const {
+  const Index k = config_.latents;
+  VectorD acc = VectorD::Zero(z.rows());
+  if (config_.latent == LatentKind::bernoulli) {
+    ConstVectorMap a = std::as_const(params_).view(prior_offset_, k);
+    double log_normaliser = 0;
+    for (Index j = 0; j < k; ++j) {
+      log_normaliser += double(softplus(a(j)));
+      acc += double(a(j)) * z.col(j).cast<double>();
+    }
+    acc.array() -= log_normaliser;
+  } else {
+    for (Index j = 0; j < k; ++j) acc.array() -= 0.5 * z.col(j).cast<double>().array().square();
+    acc.array() -= double(k) * kHalfLog2Pi;
+  }
+  out = acc.cast<Real>();
+}
+
+void Vae::decoder_input(const Matrix& z, Matrix& input) const {
+  if (config_.signed_latent_input)
+    input = (Real(2) * z.array() - Real(1)).matrix();
+  else
+    input = z;
+}
+
+void Vae::decode_probabilities(const Matrix& z, Matrix& probabilities) {
+  if (config_.likelihood != Likelihood::categorical)
+    throw std::logic_error("decode_probabilities is for the categorical likelihood");
+  const Index D = config_.input_dim;
+  const int V = config_.categories;
+  decoder_input(z, decoder_in_);
+  decoder_.forward(Network::kInferenceSlot, decoder_in_, probabilities);
+  Matrix max = probabilities.middleCols(0, D);
+  for (int v = 1; v < V; ++v) max = max.cwiseMax(probabilities.middleCols(v * D, D));
+  Matrix sum = Matrix::Zero(z.rows(), D);
+  for (int v = 0; v < V; ++v) {
+    probabilities.middleCols(v * D, D).array() = (probabilities.middleCols(v * D, D) - max).array().exp();
+    sum += probabilities.middleCols(v * D, D);
+  }
+  for (int v = 0; v < V; ++v) probabilities.middleCols(v * D, D).array() /= sum.array();
+}
+
+void Vae::decode_mean(const Matrix& z, Matrix& mean) {
+  const Index D = config_.input_dim;
+  if (config_.likelihood == Likelihood::categorical) {
+    decode_probabilities(z, decoder_out_);
+    mean.setZero(z.rows(), D);
+    for (int v = 1; v < config_.categories; ++v) mean += Real(v) * decoder_out_.middleCols(v * D, D);
+    return;
+  }
+  decoder_input(z, decoder_in_);
+  decoder_.forward(Network::kInferenceSlot, decoder_in_, mean);
+  if (config_.likelihood == Likelihood::bernoulli) mean.array() = sigmoid_array(mean.array());
+}
+
+void Vae::sample_prior(Index n, Rng& rng, Matrix& z) const {
+  const Index k = config_.latents;
+  z.resize(n, k);
+  if (config_.latent == LatentKind::gaussian) {
+    rng.fill_normal(z);
+    return;
+  }
+  ConstVectorMap a = std::as_const(params_).view(prior_offset_, k);
+  rng.fill_uniform(z);
+  for (Index j = 0; j < k; ++j) {
+    const Real p = sigmoid(a(j));
+    for (Index r = 0; r < n; ++r) z(r, j) = z(r, j) < p ? Real(1) : Real(0);
+  }
+}
+
+void Vae::sample_data(const Matrix& z, Rng& rng, Matrix& x) {
+  const Index D = config_.input_dim, R = z.rows();
+  switch (config_.likelihood) {
+    case Likelihood::bernoulli: {
+      decode_mean(z, decoder_out_);
+      x.resize(R, D);
+      rng.fill_uniform(x);
+      x.array() = (x.array() < decoder_out_.array()).cast<Real>();
+      return;
+    }
+    case Likelihood::gaussian_fixed:
+    case Likelihood::gaussian_learned: {
+      decode_mean(z, decoder_out_);
+      x.resize(R, D);
+      rng.fill_normal(x);
+      if (config_.likelihood == Likelihood::gaussian_fixed) {
+        x = decoder_out_ + Real(config_.fixed_sigma) * x;
+      } else {
+        ConstVectorMap log_sigma = std::as_const(params_).view(log_sigma_offset_, D);
+        x = decoder_out_ + (x.array().rowwise() * log_sigma.array().exp().transpose()).matrix();
+      }
+      return;
+    }
+    case Likelihood::categorical: {
+      decode_probabilities(z, decoder_out_);
+      x.resize(R, D);
+      const int V = config_.categories;
+      for (Index i = 0; i < D; ++i)
+        for (Index r = 0; r < R; ++r) {
+          const double u = rng.uniform();
+          double cumulative = 0;
+          int symbol = V - 1;
+          for (int v = 0; v < V; ++v) {
+            cumulative += double(decoder_out_(r, v * D + i));
+            if (u < cumulative) {
+              symbol = v;
+              break;
+            }
+          }
+          x(r, i) = Real(symbol);
+        }
+      return;
+    }
+  }
+}
+
+}  // namespace gradest
