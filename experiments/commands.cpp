@@ -7,6 +7,7 @@ namespace gradest::cli {
 namespace {
 const auto kSubcommands = std::to_array<Subcommand>({
     {"list", "the estimators and the models each applies to, with objective, bias and cost", &run_list},
+    {"toy-bernoulli", "the REBAR/RELAX Bernoulli toy: every Bernoulli estimator's mean and variance against exact, and training", &run_toy_bernoulli},
 });
 }  // namespace
 

@@ -5,5 +5,6 @@
 namespace gradest::cli {
 
 int run_list(const std::vector<std::string>& args, const Context& context);
+int run_toy_bernoulli(const std::vector<std::string>& args, const Context& context);
 
 }  // namespace gradest::cli

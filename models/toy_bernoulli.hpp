@@ -1,0 +1,70 @@
+#pragma once
+// The Bernoulli toy of REBAR (Tucker et al. 2017) and RELAX (Grathwohl et al. 2018):
+//   q_theta(b) = prod_j Bern(b_j; sigmoid(theta_j)),   f(b) = sum_j (b_j - t)^2,
+// the estimators target d/dtheta_j E_q[f] = sigmoid'(theta_j) ((1 - t)^2 - t^2), which is tiny for
+// t near 1/2 (t = 0.45: 0.0235 at theta = 0.5; t = 0.499: 4.7e-4), so the estimators' variance decides
+// whether training finds the minimiser b = 0 (E f is minimised by theta -> -infinity when t < 1/2).
+//
+// As an Objective (Terms::toy, differentiable in z so relaxations apply): f(z_r) = sum_j (z_rj - t)^2
+// for every row r of a sample matrix and any batch B >= 1 (the batch only sets batch(); the toy has
+// no data and no parameters); df/dz = 2 (z - t).
+//
+// Exact moments (mean and variance of ONE estimate of d/dtheta for the 1-d toy, k = 1, with S
+// samples or S pairs), computed from each estimator's formula independently of estimators/:
+// by enumeration over the estimator's discrete samples, or by Gauss-Legendre / Gauss-Kronrod
+// quadrature (Boost.Math) over its uniform noise. Any S: the score-function forms enumerate the 2^S
+// sample configurations for S <= 20 (NaN beyond); pairs and relaxations are iid, variance / S.
+#include "models/stochastic.hpp"
+
+namespace gradest {
+
+class ToyBernoulli final : public Objective {
+ public:
+  explicit ToyBernoulli(double t, Index batch = 1) : t_(t), batch_(batch) {}
+  Terms terms() const override { return Terms::toy; }
+  Index batch() const override { return batch_; }
+  bool differentiable_in_z() const override { return true; }
+  // grad_z = weight_r * 2 (z_r - t).
+  void backward(int slot, const Vector& weight, Matrix* grad_z) override;
+
+  double t() const { return t_; }
+  // f of one coordinate at b (b in {0, 1}, or relaxed in [0, 1]).
+  double f(double b) const { return (b - t_) * (b - t_); }
+  // E_q[(b - t)^2] for one coordinate with logit theta: the training loss per coordinate.
+  double expected_value(double theta) const;
+  // d/dtheta of expected_value: sigmoid'(theta) ((1 - t)^2 - t^2).
+  double exact_gradient(double theta) const;
+
+ protected:
+  void do_evaluate(int slot, const Matrix& z, Vector& value) override;
+
+ private:
+  double t_;
+  Index batch_;
+  Matrix z_[kSlots];
+};
+
+// Mean and variance of one estimate; NaN where not computed.
+struct ToyMoments {
+  double mean;
+  double variance;
+};
+
+namespace toy_bernoulli {
+// (1/S) sum_s (f(b_s) - c) (b_s - p): score function with a constant baseline c (c = 0: reinforce).
+ToyMoments score_function(const ToyBernoulli& toy, double theta, int samples, double baseline);
+// (1/(S-1)) sum_s (f(b_s) - mean f) (b_s - p): leave-one-out baseline, S >= 2.
+ToyMoments leave_one_out(const ToyBernoulli& toy, double theta, int samples);
+// (1/S) sum_s (f(b_s) - mean f) (b_s - p): the deliberately biased self-including baseline, S >= 2.
+ToyMoments self_baseline(const ToyBernoulli& toy, double theta, int samples);
+// ARM: (f(1[u > 1-p]) - f(1[u < p])) (u - 1/2), mean of S pairs; Gauss-Legendre on the pieces of u.
+ToyMoments arm(const ToyBernoulli& toy, double theta, int pairs);
+// DisARM: 1/2 (f(b) - f(b~)) (-1)^b~ 1[b != b~] sigmoid(|theta|), b = 1[u < p], b~ = 1[1-u < p], mean of S pairs.
+ToyMoments disarm(const ToyBernoulli& toy, double theta, int pairs);
+// Binary Concrete: 2 (z - t) z (1-z) / tau, z = sigmoid((theta + logit u)/tau); Gauss-Kronrod over u.
+ToyMoments gumbel_softmax(const ToyBernoulli& toy, double theta, int samples, double temperature);
+// Straight-through: 2 (b - t) p (1 - p), b ~ Bern(p).
+ToyMoments straight_through(const ToyBernoulli& toy, double theta, int samples);
+}  // namespace toy_bernoulli
+
+}  // namespace gradest
