@@ -6,7 +6,15 @@
 namespace gradest::cli {
 namespace {
 const auto kSubcommands = std::to_array<Subcommand>({
+    {"train", "train a Bernoulli or Gaussian VAE with a chosen estimator; ELBO traces and parameters in HDF5", &run_train},
+    {"encode", "latent means (and samples) of data under a trained model", &run_encode},
+    {"reconstruct", "reconstructions of data by a trained model", &run_reconstruct},
+    {"sample", "new samples from a trained model's prior and decoder", &run_sample},
     {"list", "the estimators and the models each applies to, with objective, bias and cost", &run_list},
+    {"x2", "the x^2 example: score function against pathwise variance as N grows", &run_x2},
+    {"toy", "Gaussian test costs (Mohamed et al. 2020): exact and empirical gradient variances", &run_toy},
+    {"sweep", "a grid of training runs from an INI file: parallel, resumable, sharded across a cluster", &run_sweep},
+    {"merge", "join run files (sweep shards) into one, refusing duplicates that differ", &run_merge},
     {"toy-bernoulli", "the REBAR/RELAX Bernoulli toy: every Bernoulli estimator's mean and variance against exact, and training", &run_toy_bernoulli},
 });
 }  // namespace

@@ -4,7 +4,15 @@
 
 namespace gradest::cli {
 
+int run_train(const std::vector<std::string>& args, const Context& context);
+int run_encode(const std::vector<std::string>& args, const Context& context);
+int run_reconstruct(const std::vector<std::string>& args, const Context& context);
+int run_sample(const std::vector<std::string>& args, const Context& context);
 int run_list(const std::vector<std::string>& args, const Context& context);
+int run_x2(const std::vector<std::string>& args, const Context& context);
+int run_toy(const std::vector<std::string>& args, const Context& context);
+int run_sweep(const std::vector<std::string>& args, const Context& context);
+int run_merge(const std::vector<std::string>& args, const Context& context);
 int run_toy_bernoulli(const std::vector<std::string>& args, const Context& context);
 
 }  // namespace gradest::cli
