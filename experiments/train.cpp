@@ -928,6 +928,9 @@ TrainResult run_training(const TrainConfig& config, const data::DataSplits& data
     h5::write_attribute(run_group, "final_kl", final_eval.kl);
     h5::write_attribute(run_group, "final_active_units", std::int64_t(final_eval.active_units));
     h5::write_attribute(run_group, "final_test_examples", std::int64_t(full_test.rows()));
+    result.has_final = true;
+    result.final_eval = {final_eval.elbo, final_eval.iwae, final_eval.recon, final_eval.kl, final_eval.active_units,
+                         std::int64_t(full_test.rows())};
   }
 
   write_parameters(run_group, *vae);

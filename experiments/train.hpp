@@ -195,6 +195,12 @@ struct TrainResult {
   std::string divergence_reason;
   EvalRecord last;         // the last finite evaluation
   double seconds = 0;
+  bool has_final = false;  // final_eval_full ran
+  struct Final {
+    double elbo = 0, iwae = 0, recon = 0, kl = 0;
+    int active_units = 0;
+    std::int64_t examples = 0;
+  } final_eval;
 };
 
 // What a hook sees: the model and estimator at frozen parameters after `step` updates.
