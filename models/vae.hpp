@@ -126,7 +126,8 @@ class Vae {
   // to gradient(), and df/dz to grad_z; differentiable_in_z() is true (the Bernoulli decoder and
   // prior are evaluated at relaxed z in [0, 1] by the same formulas). inputs() returns &x.
   // The returned object is owned by the Vae and reused: one objective per Vae at a time; x must
-  // outlive its use. Its evaluation counter persists across calls (reset_evaluations()).
+  // outlive its use, and after changing x's contents call objective() again (it caches x
+  // repeated S times). Its evaluation counter persists across calls (reset_evaluations()).
   Objective& objective(const Matrix& x, Objective::Terms terms);
 
   // log p(z) per row of z (Bernoulli prior or N(0, I)), summed over dimensions.
