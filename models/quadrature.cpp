@@ -105,9 +105,19 @@ GaussHermiteRule gauss_hermite_rule(int n) {
   rule.nodes.resize(n);
   rule.weights.resize(n);
   for (int i = 0; i < n; ++i) {
-    rule.nodes[i] = solver.eigenvalues()(i);
-    const double v = solver.eigenvectors()(0, i);
-    rule.weights[i] = v * v;  // the weight function has total mass 1
+    // Christoffel numbers w = 1 / sum_k p_k(t)^2 with the orthonormal p_k = He_k / sqrt(k!): a sum of
+    // positive terms, so the tiny weights of the outer nodes keep their relative accuracy (the
+    // eigenvectors' first components would give them only absolute accuracy).
+    const double t = solver.eigenvalues()(i);
+    double previous = 0.0, current = 1.0, sum = 1.0;
+    for (int k = 0; k + 1 < n; ++k) {
+      const double next = (t * current - std::sqrt(static_cast<double>(k)) * previous) / std::sqrt(k + 1.0);
+      previous = current;
+      current = next;
+      sum += current * current;
+    }
+    rule.nodes[i] = t;
+    rule.weights[i] = 1.0 / sum;
   }
   // Symmetrise: the exact rule is symmetric about 0; averaging removes the solver's asymmetric noise.
   for (int i = 0; i < n / 2; ++i) {
