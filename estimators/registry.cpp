@@ -19,6 +19,7 @@
 #include "estimators/iwae.hpp"
 #include "estimators/stl.hpp"
 #include "estimators/dreg.hpp"
+#include "estimators/reinforce_nvil.hpp"
 
 namespace gradest {
 namespace {
@@ -43,6 +44,7 @@ const auto kRegistry = std::to_array<EstimatorEntry>({
     {&Iwae::kInfo, &make<Iwae>},
     {&Stl::kInfo, &make<Stl>},
     {&Dreg::kInfo, &make<Dreg>},
+    {&ReinforceNvil::kInfo, &make<ReinforceNvil>},
 });
 
 }  // namespace
