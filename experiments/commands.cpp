@@ -14,8 +14,11 @@ const auto kSubcommands = std::to_array<Subcommand>({
     {"x2", "the x^2 example: score function against pathwise variance as N grows", &run_x2},
     {"toy", "Gaussian test costs (Mohamed et al. 2020): exact and empirical gradient variances", &run_toy},
     {"sweep", "a grid of training runs from an INI file: parallel, resumable, sharded across a cluster", &run_sweep},
+    {"summarize", "tables over a file's runs: mean +- standard error across seeds, grouped by configuration", &run_summarize},
     {"merge", "join run files (sweep shards) into one, refusing duplicates that differ", &run_merge},
     {"toy-bernoulli", "the REBAR/RELAX Bernoulli toy: every Bernoulli estimator's mean and variance against exact, and training", &run_toy_bernoulli},
+    {"variance", "probe a basket of estimators at a run's saved parameters: variance, SNR, bias and cost (HDF5)", &run_variance},
+    {"check-unbiased", "z-test an estimator's mean against the exact gradient on a small model: PASS/FAIL", &run_check_unbiased},
 });
 }  // namespace
 
