@@ -40,6 +40,21 @@ std::string resolve_run_id(const sweep::RunSpec& run, const std::string& config_
   return out;
 }
 
+// A run file counts as finished when it is readable and its run ended (completed or diverged);
+// an interrupted run is run again.
+bool finished_run_file(const std::string& path, const std::string& id) {
+  try {
+    H5::H5File file(path, H5F_ACC_RDONLY);
+    if (!file.nameExists("/runs/" + id)) return false;
+    H5::Group run = file.openGroup("/runs/" + id);
+    if (!run.attrExists("status")) return false;
+    const std::string status = h5::read_string_attribute(run, "status");
+    return status == "completed" || status == "diverged";
+  } catch (const H5::Exception&) {
+    return false;
+  }
+}
+
 std::string format_duration(double seconds) {
   if (!(seconds >= 0) || seconds > 1e7) return "?";
   const long s = static_cast<long>(seconds + 0.5);
@@ -119,8 +134,11 @@ int run_sweep(const std::vector<std::string>& args, const Context& context) {
     for (const auto& entry : fs::directory_iterator(run_dir, ec))
       if (entry.path().filename().string().rfind(run->id + ".h5.partial-", 0) == 0) fs::remove(entry.path(), ec);
     if (fs::exists(file)) {
-      ++already;
-      continue;
+      if (finished_run_file(file.string(), run->id)) {
+        ++already;
+        continue;
+      }
+      fs::remove(file, ec);  // interrupted or unreadable: run again
     }
     sweep::Job job;
     job.args = {"train"};
