@@ -56,8 +56,9 @@ int run_train(const std::vector<std::string>& args, const Context& context) {
       "force", "overwrite an existing output file")(
       "disarm-protocol",
       "the DisARM protocol for the linear Bernoulli VAE: 200 latents, batch 50, Adam 1e-4, prior logits by SGD 1e-2, "
-      "centred input, output bias = logit of the training mean (explicit options override it)")(
-      "quiet", "no progress output");
+      "centred input, decoder input 2b-1, output bias = logit of the training mean (explicit options override it)")(
+      "quiet", "no progress output")(
+      "print-run-id", "check the options, print the run's id and exit without running (used by gradest sweep)");
   probe::add_probe_options(options);  // --probe-every, --probe-estimators, --probe-draws (experiments/probe.hpp)
   for (const auto& key : train::config_keys())
     options.add_options()(std::string(key.name).c_str(), po::value<std::string>(),
@@ -65,6 +66,12 @@ int run_train(const std::vector<std::string>& args, const Context& context) {
   po::variables_map vm;
   if (!parse(args, options, nullptr, vm)) {
     print_help("train", "--model bernoulli-vae|gaussian-vae [options] --out run.h5", options);
+    return 0;
+  }
+  if (vm.count("print-run-id")) {
+    const train::TrainConfig config = parse_train_config(vm);
+    (void)probe::parse_probe_options(vm, config);
+    std::cout << train::run_id(config) << "\n";
     return 0;
   }
   if (!vm.count("out")) throw UsageError("--out is required: the HDF5 file to write, e.g. --out results/run.h5");
