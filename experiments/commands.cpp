@@ -15,6 +15,7 @@ const auto kSubcommands = std::to_array<Subcommand>({
     {"toy", "Gaussian test costs (Mohamed et al. 2020): exact and empirical gradient variances", &run_toy},
     {"sweep", "a grid of training runs from an INI file: parallel, resumable, sharded across a cluster", &run_sweep},
     {"summarize", "tables over a file's runs: mean +- standard error across seeds, grouped by configuration", &run_summarize},
+    {"bench", "training-step and probe throughput for the PyTorch peer's models, and the step's FLOP rate", &run_bench},
     {"merge", "join run files (sweep shards) into one, refusing duplicates that differ", &run_merge},
     {"toy-bernoulli", "the REBAR/RELAX Bernoulli toy: every Bernoulli estimator's mean and variance against exact, and training", &run_toy_bernoulli},
     {"variance", "probe a basket of estimators at a run's saved parameters: variance, SNR, bias and cost (HDF5)", &run_variance},
