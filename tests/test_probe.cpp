@@ -1,0 +1,243 @@
+// The gradient probe (experiments/probe.hpp): Welford moments, the summaries' definitions, the HDF5
+// variance schema (pinned here), basket parsing, and the command-line paths (train --probe-*,
+// variance, check-unbiased) including their one-line refusals.
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <H5Cpp.h>
+
+#include <cmath>
+#include <filesystem>
+#include <set>
+#include <string>
+
+#include "experiments/cli.hpp"
+#include "experiments/h5io.hpp"
+#include "experiments/probe.hpp"
+#include "tests/support.hpp"
+
+namespace fs = std::filesystem;
+
+namespace gradest {
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    static int counter = 0;
+    path = fs::temp_directory_path() / fmt::format("gradest-probe-{}-{}", ::getpid(), counter++);
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+int run(const std::string& arguments) {
+  const std::string command = std::string(GRADEST_BINARY) + " " + arguments + " > /dev/null 2>&1";
+  const int status = std::system(command.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::set<std::string> members(const H5::Group& group) {
+  std::set<std::string> names;
+  for (hsize_t i = 0; i < group.getNumObjs(); ++i) names.insert(group.getObjnameByIdx(i));
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE("probe: Welford moments equal the two-pass mean and unbiased variance", "[probe]") {
+  Rng rng = Rng::stream(testing::seed(), {stable_hash("welford")});
+  const Index n = 7, R = 500;
+  MatrixD draws(R, n);
+  probe::GradientMoments moments;
+  Vector g(n);
+  for (Index r = 0; r < R; ++r) {
+    for (Index i = 0; i < n; ++i) g(i) = Real(3.0 + double(i) + 0.1 * double(i + 1) * rng.normal());
+    draws.row(r) = g.cast<double>().transpose();
+    moments.add(g);
+  }
+  const VectorD mean = draws.colwise().mean().transpose();
+  const VectorD variance = (draws.rowwise() - mean.transpose()).array().square().colwise().sum().transpose() / double(R - 1);
+  CHECK(moments.count() == R);
+  CHECK((moments.mean() - mean).cwiseAbs().maxCoeff() < 1e-12 * mean.cwiseAbs().maxCoeff());
+  CHECK((moments.variance() - variance).cwiseAbs().maxCoeff() < 1e-9 * variance.maxCoeff());
+}
+
+TEST_CASE("probe: summaries follow their definitions", "[probe]") {
+  Parameters layout;
+  layout.add("encoder", 2);
+  layout.add("decoder", 2);
+  probe::DrawResult draws;
+  // Draws alternate between two vectors: mean (1, 0, 2, 5), variance R/(R-1) * (1, 4, 0, 0).
+  const std::int64_t R = 100;
+  Vector a(4), b(4);
+  a << 2, -2, 2, 5;
+  b << 0, 2, 2, 5;
+  for (std::int64_t r = 0; r < R; ++r) draws.moments.add(r % 2 ? a : b);
+  draws.evals_per_estimate = 2;
+  VectorD exact(4);
+  exact << 1, 0.5, 2, 5;
+  const probe::ProbeSummary s = probe::summarise(layout, draws, &exact);
+  const double c = double(R) / double(R - 1);
+  const auto& enc = *s.group("encoder");
+  const auto& dec = *s.group("decoder");
+  CHECK(enc.trace == Approx(5 * c));
+  CHECK(enc.mean_var == Approx(2.5 * c));
+  CHECK(enc.snr == Approx(0.5 * (1 / std::sqrt(c))));  // |1|/1 and |0|/2, over sqrt(c)
+  CHECK(enc.bias_norm == Approx(0.5));
+  CHECK(enc.max_abs_z == Approx(0.5 / std::sqrt(4 * c / double(R))));
+  CHECK(enc.mse == Approx(0.25 + 5 * c));
+  CHECK(dec.trace == 0);
+  CHECK(std::isnan(dec.snr));  // no coordinate with variance
+  CHECK(dec.max_abs_z == 0);
+  CHECK(s.group("prior")->size == 0);
+  CHECK(std::isnan(s.group("prior")->trace));
+  // A deterministic coordinate that disagrees beyond round-off is an infinite-looking z.
+  exact(3) = 5.01;
+  CHECK(probe::summarise(layout, draws, &exact).max_abs_z > 100);  // 0.01 / (floor 5e-5 in float32)
+  const probe::ProbeSummary no_exact = probe::summarise(layout, draws, nullptr);
+  CHECK(std::isnan(no_exact.bias_norm));
+  CHECK(std::isnan(no_exact.group("encoder")->bias_norm));
+}
+
+TEST_CASE("probe: run_probe on a small Bernoulli VAE and the HDF5 variance schema", "[probe][hdf5]") {
+  auto instance = probe::make_small_instance(LatentKind::bernoulli, 3, 4, testing::seed());
+  EstimatorOptions defaults;
+  const auto basket = probe::parse_basket("reinforce, reinforce-loo:3, exact", LatentKind::bernoulli, defaults);
+  REQUIRE(basket.size() == 3);
+  CHECK(basket[1].label == "reinforce-loo-S3");
+  CHECK(basket[1].options.samples == 3);
+  probe::ProbeOptions options;
+  options.draws = 50;
+  options.seed = testing::seed();
+  const Vector before = instance.vae->parameters().values();
+  const auto summaries = probe::run_probe(*instance.vae, instance.x, basket, options, 7);
+  CHECK(instance.vae->parameters().values() == before);  // frozen
+  REQUIRE(summaries.size() == 3);
+  CHECK(summaries[0].group("encoder")->trace > 0);
+  CHECK(summaries[0].evals_per_estimate == 1);
+  CHECK(summaries[1].evals_per_estimate == 3);
+  CHECK(std::isfinite(summaries[0].bias_norm));
+  CHECK(summaries[2].group("encoder")->trace == 0);  // exact: zero variance ...
+  CHECK(summaries[2].max_abs_z < 1);                   // ... and agrees with the reference to round-off
+  CHECK(summaries[2].evals_per_estimate == 8);         // 2^3
+
+  // The same draws again: reproducible.
+  const auto again = probe::run_probe(*instance.vae, instance.x, basket, options, 7);
+  CHECK(again[0].group("encoder")->trace == summaries[0].group("encoder")->trace);
+
+  TempDir dir;
+  const std::string path = (dir.path / "variance.h5").string();
+  {
+    H5::H5File file(path, H5F_ACC_TRUNC);
+    probe::VarianceWriter writer(h5::ensure_group(file, "/runs/abc"));
+    for (const auto& s : summaries) writer.append(s);
+    writer.append(summaries[0]);
+  }
+  H5::H5File file(path, H5F_ACC_RDONLY);
+  H5::Group variance = file.openGroup("/runs/abc/variance");
+  CHECK(members(variance) == std::set<std::string>{"reinforce", "reinforce-loo-S3", "exact"});
+  H5::Group g = variance.openGroup("reinforce");
+  const std::set<std::string> expected = {
+      "step", "trace_encoder", "trace_decoder", "trace_prior", "mean_var_encoder", "mean_var_decoder",
+      "mean_var_prior", "snr_encoder", "snr_decoder", "snr_prior", "bias_norm", "max_abs_z", "bias_norm_encoder",
+      "bias_norm_decoder", "bias_norm_prior", "max_abs_z_encoder", "max_abs_z_decoder", "max_abs_z_prior",
+      "mse_encoder", "mse_decoder", "mse_prior", "evals_per_estimate", "seconds_per_estimate",
+      "trace_x_evals_encoder", "trace_x_evals_decoder"};
+  CHECK(members(g) == expected);
+  const auto step = h5::read_vector(g, "step");
+  CHECK(step == std::vector<double>{7, 7});
+  CHECK(h5::read_vector(g, "trace_encoder")[0] == Approx(summaries[0].group("encoder")->trace));
+  CHECK(h5::read_string_attribute(g, "estimator") == "reinforce");
+  CHECK(h5::read_string_attribute(g, "normalisation").find("per-example") != std::string::npos);
+  CHECK(h5::read_vector(variance.openGroup("exact"), "step").size() == 1);
+}
+
+TEST_CASE("probe: without an exact reference the bias columns are NaN", "[probe]") {
+  auto instance = probe::make_small_instance(LatentKind::bernoulli, 3, 2, testing::seed());
+  probe::ProbeOptions options;
+  options.draws = 10;
+  options.exact = false;
+  const auto summaries = probe::run_probe(*instance.vae, instance.x,
+                                          probe::parse_basket("arm", LatentKind::bernoulli, {}), options, 0);
+  CHECK(std::isnan(summaries[0].bias_norm));
+  CHECK(std::isnan(summaries[0].max_abs_z));
+  CHECK(std::isfinite(summaries[0].group("decoder")->trace));
+}
+
+TEST_CASE("probe: baskets are parsed once and bad ones refused with the allowed names", "[probe]") {
+  EstimatorOptions defaults;
+  defaults.samples = 2;
+  const auto basket = probe::parse_basket("reinforce,vimco,arm", LatentKind::bernoulli, defaults);
+  CHECK(basket[0].options.samples == 2);  // the training run's samples
+  CHECK(basket[1].options.samples == 2);
+  auto message = [](auto&& f) {
+    try {
+      f();
+    } catch (const cli::UsageError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK(message([] { probe::parse_basket("nope", LatentKind::bernoulli, {}); }).find("allowed") != std::string::npos);
+  CHECK(message([] { probe::parse_basket("pathwise", LatentKind::bernoulli, {}); }).find("pathwise") != std::string::npos);
+  CHECK(message([] { probe::parse_basket("arm,arm", LatentKind::bernoulli, {}); }).find("twice") != std::string::npos);
+  CHECK(message([] { probe::parse_basket("arm:0", LatentKind::bernoulli, {}); }).find("samples") != std::string::npos);
+  CHECK(message([] { probe::parse_basket("", LatentKind::bernoulli, {}); }).find("no probe") != std::string::npos);
+}
+
+TEST_CASE("probe: command lines: train --probe-*, variance, check-unbiased and their refusals", "[probe][cli]") {
+  TempDir dir;
+  const std::string run_file = (dir.path / "run.h5").string();
+  const std::string train = fmt::format(
+      "train --model bernoulli-vae --data synthetic --synthetic-latents 4 --synthetic-dim 16 --synthetic-train 200 "
+      "--synthetic-test 50 --latents 4 --encoder linear --estimator reinforce-loo --samples 2 --batch 10 --steps 20 "
+      "--eval-every 10 --iwae-samples 5 --quiet --seed {} --out {}",
+      testing::seed(), run_file);
+  CHECK(run(train + " --probe-every 10 --probe-estimators nope") == 2);
+  CHECK(run(train + " --probe-every 0 --probe-estimators arm") == 2);
+  CHECK(run(train + " --probe-every 10 --probe-draws 1") == 2);
+  CHECK_FALSE(fs::exists(run_file));
+  REQUIRE(run(train + " --probe-every 10 --probe-estimators reinforce-loo,arm,disarm --probe-draws 20") == 0);
+  {
+    H5::H5File file(run_file, H5F_ACC_RDONLY);
+    H5::Group runs = file.openGroup("/runs");
+    const std::string id = runs.getObjnameByIdx(0);
+    H5::Group variance = runs.openGroup(id).openGroup("variance");
+    CHECK(members(variance) == std::set<std::string>{"reinforce-loo", "arm", "disarm"});
+    H5::Group arm = variance.openGroup("arm");
+    CHECK(h5::read_vector(arm, "step") == std::vector<double>{0, 10, 20});
+    CHECK(std::isfinite(h5::read_vector(arm, "bias_norm")[0]));  // 4 latents: exact by enumeration
+    CHECK(h5::read_vector(arm, "evals_per_estimate")[0] == 4);    // S = 2 pairs
+  }
+  const std::string out = (dir.path / "variance.h5").string();
+  CHECK(run(fmt::format("variance --from {} --estimators nope --out {}", run_file, out)) == 2);
+  CHECK(run(fmt::format("variance --from {} --estimators arm --draws 1 --out {}", run_file, out)) == 2);
+  CHECK(run(fmt::format("variance --from {}/missing.h5 --estimators arm --out {}", dir.path.string(), out)) == 2);
+  CHECK_FALSE(fs::exists(out));
+  REQUIRE(run(fmt::format("variance --from {} --estimators reinforce,vimco:2 --draws 30 --out {}", run_file, out)) == 0);
+  {
+    H5::H5File file(out, H5F_ACC_RDONLY);
+    H5::Group runs = file.openGroup("/runs");
+    H5::Group variance = runs.openGroup(runs.getObjnameByIdx(0)).openGroup("variance");
+    CHECK(members(variance) == std::set<std::string>{"reinforce", "vimco-S2"});
+    CHECK(h5::read_vector(variance.openGroup("reinforce"), "step") == std::vector<double>{20});
+  }
+  CHECK(run(fmt::format("variance --from {} --estimators arm --draws 30 --out {}", run_file, out)) == 2);  // exists
+
+  CHECK(run("check-unbiased --model nope --estimator arm") == 2);
+  CHECK(run("check-unbiased --model bernoulli-vae --estimator nope") == 2);
+  CHECK(run("check-unbiased --model bernoulli-vae --estimator pathwise") == 2);
+  CHECK(run("check-unbiased --model x2 --estimator iwae") == 2);
+  CHECK(run("check-unbiased --model bernoulli-vae --estimator vimco --samples 8 --latents 3") == 2);  // 2^24
+  CHECK(run("check-unbiased --model bernoulli-vae --estimator arm --latents 9") == 2);
+  CHECK(run("check-unbiased --model bernoulli-vae --estimator arm --draws 1") == 2);
+}
+
+}  // namespace gradest
