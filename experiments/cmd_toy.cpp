@@ -60,9 +60,11 @@ int run_toy(const std::vector<std::string>& args, const Context& context) {
   const auto cost = parse_gaussian_cost(cost_text);
   if (!cost) throw UsageError(fmt::format("option '--cost': unknown cost '{}'; allowed: {}", cost_text, gaussian_cost_names()));
   const std::vector<double> ks = parse_real_list(k_text, "k");
-  if (!std::isfinite(mu)) throw UsageError(fmt::format("option '--mu': must be a finite number, got {}", mu));
-  if (!(sigma > 0) || !std::isfinite(sigma))
-    throw UsageError(fmt::format("option '--sigma': must be a finite number > 0, got {}", sigma));
+  // The estimators run in float32: keep sigma^2, 1/sigma^2 and the samples well inside its range.
+  if (!(std::abs(mu) <= 1e6)) throw UsageError(fmt::format("option '--mu': must be a number in [-1e6, 1e6], got {}", mu));
+  if (!(sigma > 0)) throw UsageError(fmt::format("option '--sigma': must be a number > 0, got {}", sigma));
+  if (!(sigma >= 1e-6 && sigma <= 1e6))
+    throw UsageError(fmt::format("option '--sigma': must be in [1e-6, 1e6] (float32 estimators), got {}", sigma));
   if (samples < 1 || samples > std::numeric_limits<int>::max())
     throw UsageError(fmt::format("option '--samples': must be an integer >= 1, got {}", samples));
   if (repeats < 2) throw UsageError(fmt::format("option '--repeats': must be an integer >= 2, got {}", repeats));
