@@ -391,10 +391,25 @@ void Vae::kl(const StochasticNode& node, Matrix& kl_per_dim) {
     kl_per_dim.array() =
         Real(0.5) * (node.mean.array().square() + node.log_var.array().exp() - Real(1) - node.log_var.array());
   } else {
+    // KL = q (l - a) - softplus(l) + softplus(a), rearranged so that no two large terms cancel:
+    //   q l - max(l, 0) = -sigmoid(-|l|) |l|,   -q a + max(a, 0) = (a >= 0 ? (1 - q) a : -q a),
+    //   KL = -sigmoid(-|l|) |l| - log(1 + e^-|l|) + (a >= 0 ? sigmoid(-l) a : -sigmoid(l) a) + log1p(e^-|a|).
+    // Whole-matrix exp/log first (vectorised without per-column remainders), then the broadcasts.
     ConstVectorMap a = std::as_const(params_).view(prior_offset_, k);
+    const auto l = node.logits.array();
+    probability_.resize(B, k);
+    kl_per_dim.array() = (-l.abs()).exp();
+    kl_per_dim.array() = -(kl_per_dim.array() / (Real(1) + kl_per_dim.array())) * l.abs() - (Real(1) + kl_per_dim.array()).log();
     for (Index j = 0; j < k; ++j) {
-      auto l = node.logits.col(j).array();
-      kl_per_dim.col(j).array() = sigmoid_array(l) * (l - a(j)) - softplus_array(l) + softplus(a(j));
+      const Real aj = a(j);
+      const Real tail = std::log1p(std::exp(-std::abs(aj)));
+      if (aj >= 0) {
+        probability_.col(j).array() = sigmoid_array(-node.logits.col(j).array());  // 1 - q
+        kl_per_dim.col(j).array() += probability_.col(j).array() * aj + tail;
+      } else {
+        probability_.col(j).array() = sigmoid_array(node.logits.col(j).array());  // q
+        kl_per_dim.col(j).array() += probability_.col(j).array() * (-aj) + tail;
+      }
     }
   }
 }
@@ -409,11 +424,12 @@ void Vae::kl_backward(const StochasticNode& node, const Matrix& weight, NodeGrad
   } else {
     ConstVectorMap a = std::as_const(params_).view(prior_offset_, k);
     VectorMap d_a(gradient_.data() + prior_offset_, k);
+    probability_.resize(node.batch(), k);
+    probability_.array() = sigmoid_array(node.logits.array());
     for (Index j = 0; j < k; ++j) {
-      auto l = node.logits.col(j).array();
+      auto q = probability_.col(j).array();
       auto w = weight.col(j).array();
-      auto q = sigmoid_array(l);
-      grad.d_logits.col(j).array() -= w * q * (Real(1) - q) * (l - a(j));
+      grad.d_logits.col(j).array() -= w * q * (Real(1) - q) * (node.logits.col(j).array() - a(j));
       d_a(j) -= (w * (sigmoid(a(j)) - q)).sum();
     }
   }

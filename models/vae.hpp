@@ -154,7 +154,7 @@ class Vae {
   Index log_sigma_offset_ = -1;   // gaussian_learned per-pixel log sigma (D)
   Vector gradient_;
   std::unique_ptr<VaeObjective> objective_;
-  Matrix centred_, encoder_out_, d_encoder_out_, decoder_in_, decoder_out_;  // scratch
+  Matrix centred_, encoder_out_, d_encoder_out_, decoder_in_, decoder_out_, probability_;  // scratch
 };
 
 }  // namespace gradest

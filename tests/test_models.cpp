@@ -68,6 +68,20 @@ TEST_CASE("vae (float): Bernoulli likelihood and KL are finite and exact at satu
   // q(z=1) = sigmoid(-40) ~ 0 and p(z=0) = sigmoid(-40): KL = -log p(z=0) = softplus(40) ~ 40 nats.
   CHECK(double(kl(1, 0)) == Approx(40.0).epsilon(1e-6));
   CHECK(double(kl(1, 2)) == Approx(std::log(2.0)).epsilon(1e-6));
+  // Both logits large and close: the true KL is ~1e-18; the rearranged form has no cancellation
+  // of ~40-nat terms, so float gets it to far below an ulp of 40 (3.8e-6).
+  {
+    StochasticNode close;
+    close.kind = LatentKind::bernoulli;
+    close.logits.resize(1, k);
+    close.logits << 50.3f, -50.3f, 0;
+    vae->parameters().group("prior") << 40.7f, -40.7f, 0;
+    Matrix kl_close;
+    vae->kl(close, kl_close);
+    CHECK(std::abs(kl_close(0, 0)) < 1e-7);
+    CHECK(std::abs(kl_close(0, 1)) < 1e-7);
+    vae->parameters().group("prior") << 40, -40, 0;
+  }
   NodeGradient grad;
   grad.reset_like(node);
   vae->kl_backward(node, Matrix::Ones(3, k), grad);
