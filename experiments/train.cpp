@@ -414,6 +414,7 @@ void apply_disarm_protocol(TrainConfig& config) {
   config.prior_optimizer = OptimizerKind::sgd;
   config.prior_lr = 1e-2;
   config.centre_input = true;
+  config.signed_latent_input = true;
   config.output_bias_init = true;
   config.binarize = data::Binarize::dynamic;
   config.likelihood = Likelihood::bernoulli;

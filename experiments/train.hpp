@@ -129,7 +129,7 @@ struct TrainConfig {
 
 // The DisARM protocol (Dong, Mnih and Tucker 2020, after Yin and Zhou 2019) for the linear Bernoulli
 // VAE: 200 latents, batch 50, Adam 1e-4 for encoder and decoder, SGD 1e-2 for the prior logits,
-// input centred by the training mean, decoder output bias initialised to the logit of the training
+// input centred by the training mean, decoder input 2b - 1, decoder output bias initialised to the logit of the training
 // mean, dynamic binarization. Applied before explicit options, which override it.
 void apply_disarm_protocol(TrainConfig& config);
 
