@@ -477,6 +477,31 @@ TEST_CASE("gradest toy-bernoulli writes the documented schema", "[bernoulli][cli
   std::filesystem::remove(out);
 }
 
+TEST_CASE("gradest toy-bernoulli: the same seed writes the same numbers; another seed does not", "[bernoulli][cli]") {
+  const std::string args = "toy-bernoulli --t 0.45 --repeats 300 --estimators reinforce-ma,arm --train --steps 30 "
+                           "--record-every 10 --probe-draws 5";
+  auto read = [](const std::string& path) {
+    H5::H5File file(path, H5F_ACC_RDONLY);
+    std::vector<double> values;
+    for (const char* d : {"/toy_bernoulli/estimators/arm/mean", "/toy_bernoulli/estimators/reinforce-ma/variance",
+                          "/toy_bernoulli/train/arm/theta", "/toy_bernoulli/train/reinforce-ma/variance"}) {
+      H5::DataSet set = file.openDataSet(d);
+      std::vector<double> v(set.getSpace().getSimpleExtentNpoints());
+      set.read(v.data(), H5::PredType::NATIVE_DOUBLE);
+      values.insert(values.end(), v.begin(), v.end());
+    }
+    std::filesystem::remove(path);
+    return values;
+  };
+  const std::string a = temp_path("a.h5"), b = temp_path("b.h5"), c = temp_path("c.h5");
+  REQUIRE(run_gradest(fmt::format("{} --seed 3 --out {}", args, a)).first == 0);
+  REQUIRE(run_gradest(fmt::format("{} --seed 3 --out {}", args, b)).first == 0);
+  REQUIRE(run_gradest(fmt::format("{} --seed 4 --out {}", args, c)).first == 0);
+  const auto va = read(a), vb = read(b), vc = read(c);
+  CHECK(va == vb);
+  CHECK(va != vc);
+}
+
 TEST_CASE("gradest toy-bernoulli: bad input gives a one-line error, exit 2, and no file", "[bernoulli][cli]") {
   const std::string out = temp_path("bad.h5");
   const std::pair<std::string, std::string> cases[] = {
