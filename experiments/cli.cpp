@@ -2,11 +2,46 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <iostream>
 
 namespace gradest::cli {
+
+namespace {
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// "unknown option '--stpes'; did you mean '--steps'? (all options: --help)"
+std::string unknown_option_message(const std::string& given, const po::options_description& options) {
+  std::string name = given;
+  while (!name.empty() && name[0] == '-') name.erase(0, 1);
+  std::string best;
+  std::size_t best_distance = std::string::npos;
+  for (const auto& option : options.options()) {
+    const std::string& candidate = option->long_name();
+    if (candidate.empty()) continue;
+    const std::size_t d = edit_distance(name, candidate);
+    if (d < best_distance) best_distance = d, best = candidate;
+  }
+  if (!best.empty() && best_distance <= std::max<std::size_t>(2, name.size() / 3))
+    return fmt::format("unknown option '{}'; did you mean '--{}'? (--help lists the allowed options)", given, best);
+  return fmt::format("unknown option '{}'; --help lists the allowed options", given);
+}
+}  // namespace
 
 bool parse(const std::vector<std::string>& args, const po::options_description& options,
            const po::positional_options_description* positional, po::variables_map& vm) {
@@ -20,6 +55,8 @@ bool parse(const std::vector<std::string>& args, const po::options_description& 
     po::store(parser.run(), vm);
     if (vm.count("help")) return false;
     po::notify(vm);
+  } catch (const po::unknown_option& e) {
+    throw UsageError(unknown_option_message(e.get_option_name(), all));
   } catch (const po::error& e) {
     throw UsageError(e.what());
   }

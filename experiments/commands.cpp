@@ -16,6 +16,7 @@ const auto kSubcommands = std::to_array<Subcommand>({
     {"sweep", "a grid of training runs from an INI file: parallel, resumable, sharded across a cluster", &run_sweep},
     {"summarize", "tables over a file's runs: mean +- standard error across seeds, grouped by configuration", &run_summarize},
     {"bench", "training-step and probe throughput for the PyTorch peer's models, and the step's FLOP rate", &run_bench},
+    {"rerun", "run a recorded run again from its recorded configuration and compare bit for bit", &run_rerun},
     {"merge", "join run files (sweep shards) into one, refusing duplicates that differ", &run_merge},
     {"toy-bernoulli", "the REBAR/RELAX Bernoulli toy: every Bernoulli estimator's mean and variance against exact, and training", &run_toy_bernoulli},
     {"variance", "probe a basket of estimators at a run's saved parameters: variance, SNR, bias and cost (HDF5)", &run_variance},

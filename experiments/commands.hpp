@@ -14,6 +14,7 @@ int run_toy(const std::vector<std::string>& args, const Context& context);
 int run_sweep(const std::vector<std::string>& args, const Context& context);
 int run_summarize(const std::vector<std::string>& args, const Context& context);
 int run_bench(const std::vector<std::string>& args, const Context& context);
+int run_rerun(const std::vector<std::string>& args, const Context& context);
 int run_merge(const std::vector<std::string>& args, const Context& context);
 int run_toy_bernoulli(const std::vector<std::string>& args, const Context& context);
 int run_variance(const std::vector<std::string>& args, const Context& context);

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <iostream>
+#include <streambuf>
 
 #include "experiments/cli.hpp"
 #include "gradest_version.hpp"
@@ -14,6 +16,9 @@
 namespace gradest::h5 {
 
 namespace fs = std::filesystem;
+
+bool g_unclosable_file = false;
+bool unclosable_file() { return g_unclosable_file; }
 
 void check_output_path(const std::string& path, bool overwrite) {
   if (path.empty()) throw cli::UsageError("output path is empty; give a file name such as results/run.h5");
@@ -35,11 +40,11 @@ OutputFile::OutputFile(std::string path, bool overwrite, const RunMetadata& meta
     : path_(std::move(path)), partial_(fmt::format("{}.partial-{}", path_, ::getpid())) {
   check_output_path(path_, overwrite);
   try {
-    file_ = H5::H5File(partial_, H5F_ACC_TRUNC);
+    file_ = std::make_unique<H5::H5File>(partial_, H5F_ACC_TRUNC);
   } catch (const H5::Exception&) {
     throw cli::UsageError(fmt::format("cannot create '{}'", partial_));
   }
-  H5::Group root = file_.openGroup("/");
+  H5::Group root = file_->openGroup("/");
   write_attribute(root, "gradest_version", std::string(kVersion));
   write_attribute(root, "git_commit", std::string(kGitCommit));
   write_attribute(root, "schema_version", kSchemaVersion);
@@ -50,17 +55,31 @@ OutputFile::OutputFile(std::string path, bool overwrite, const RunMetadata& meta
 }
 
 OutputFile::~OutputFile() {
-  if (committed_) return;
-  try {
-    file_.close();
-  } catch (...) {
+  if (committed_ || !file_) return;
+  abandon();
+}
+
+void OutputFile::abandon() {
+  // HDF5 crashes closing a file whose data could not be written (disk full); flush first and, if
+  // that fails, leave the handle to the process's exit. Either way the partial file goes.
+  if (file_ && H5Fflush(file_->getId(), H5F_SCOPE_GLOBAL) >= 0) {
+    try {
+      file_->close();
+    } catch (...) {
+    }
+  } else if (file_) {
+    g_unclosable_file = true;
   }
+  (void)file_.release();
   std::remove(partial_.c_str());
 }
 
 void OutputFile::commit() {
-  file_.flush(H5F_SCOPE_GLOBAL);
-  file_.close();
+  if (H5Fflush(file_->getId(), H5F_SCOPE_GLOBAL) < 0) {
+    abandon();
+    throw std::runtime_error(fmt::format("cannot write '{}' (disk full or file size limit?); nothing was written", path_));
+  }
+  file_->close();
   std::error_code ec;
   fs::rename(partial_, path_, ec);
   if (ec) {
@@ -189,6 +208,43 @@ void Series::append(double value) {
   H5::DataSpace mem_space(1, count);
   dataset_.write(&value, H5::PredType::NATIVE_DOUBLE, mem_space, file_space);
   size_ = new_size[0];
+}
+
+namespace {
+// Passes std::cerr through line by line, dropping HDF5's destructor failure lines.
+class DestructorMessageFilter : public std::streambuf {
+ public:
+  explicit DestructorMessageFilter(std::streambuf* target) : target_(target) {}
+
+ protected:
+  int overflow(int c) override {
+    if (c == traits_type::eof()) return traits_type::not_eof(c);
+    line_ += static_cast<char>(c);
+    if (c == '\n') emit();
+    return c;
+  }
+  int sync() override {
+    if (!line_.empty() && line_.back() == '\n') emit();
+    return target_->pubsync();
+  }
+
+ private:
+  void emit() {
+    const auto sep = line_.find(" - ");
+    const bool hdf5_destructor = sep != std::string::npos && line_.find("::~") != std::string::npos &&
+                                 line_.find("::~") < sep;
+    if (!hdf5_destructor) target_->sputn(line_.data(), static_cast<std::streamsize>(line_.size()));
+    line_.clear();
+  }
+  std::streambuf* target_;
+  std::string line_;
+};
+}  // namespace
+
+void silence_hdf5_destructor_messages() {
+  static DestructorMessageFilter filter(std::cerr.rdbuf());
+  std::cerr.rdbuf(&filter);
+  std::cerr.setf(std::ios::unitbuf);
 }
 
 std::string utc_now() {

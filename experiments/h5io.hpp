@@ -8,6 +8,7 @@
 #include <H5Cpp.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,13 +34,15 @@ class OutputFile {
   OutputFile(const OutputFile&) = delete;
   OutputFile& operator=(const OutputFile&) = delete;
 
-  H5::H5File& file() { return file_; }
+  H5::H5File& file() { return *file_; }
   // Flushes, closes and renames to the final path.
   void commit();
 
  private:
+  void abandon();
   std::string path_, partial_;
-  H5::H5File file_;
+  // Held by pointer: after a failed close (disk full) HDF5 must not be asked to close it again.
+  std::unique_ptr<H5::H5File> file_;
   bool committed_ = false;
 };
 
@@ -74,6 +77,14 @@ class Series {
   H5::DataSet dataset_;
   hsize_t size_ = 0;
 };
+
+// HDF5's C++ destructors print "X::~X - ... failed" to std::cerr when closing fails after an error
+// gradest already reports in one line (a full disk, say). This drops those lines from std::cerr.
+void silence_hdf5_destructor_messages();
+
+// True after an output file could not be written and closed (disk full): the HDF5 library would
+// crash closing it at exit, so main() ends the process with std::_Exit.
+bool unclosable_file();
 
 // Current UTC time as ISO 8601.
 std::string utc_now();

@@ -3,12 +3,15 @@
 #include <H5Cpp.h>
 #include <fmt/format.h>
 
+#include <csignal>
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "experiments/cli.hpp"
+#include "experiments/h5io.hpp"
 #include "gradest_version.hpp"
 
 namespace {
@@ -32,6 +35,10 @@ std::string subcommand_names() {
 
 int main(int argc, char** argv) {
   H5::Exception::dontPrint();
+  // Past a file-size limit (ulimit -f) or on a full disk, writes fail with an error that aborts the
+  // run cleanly (partial output removed) instead of the default SIGXFSZ kill.
+  std::signal(SIGXFSZ, SIG_IGN);
+  gradest::h5::silence_hdf5_destructor_messages();
   gradest::cli::Context context{argv[0], gradest::cli::quote_command_line(argc, argv)};
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" || std::string(argv[1]) == "help") {
     print_usage();
@@ -50,10 +57,22 @@ int main(int argc, char** argv) {
       std::cerr << "gradest " << name << ": " << e.what() << "\n";
       return 2;
     } catch (const H5::Exception& e) {
+      if (gradest::h5::unclosable_file()) {
+        std::cerr << "gradest " << name << ": cannot write the output file (disk full or file size limit?): "
+                  << e.getDetailMsg() << "; the partial output was removed\n";
+        std::cout.flush();
+        std::cerr.flush();
+        std::_Exit(1);
+      }
       std::cerr << "gradest " << name << ": HDF5 error: " << e.getDetailMsg() << "\n";
       return 1;
     } catch (const std::exception& e) {
       std::cerr << "gradest " << name << ": " << e.what() << "\n";
+      if (gradest::h5::unclosable_file()) {
+        std::cout.flush();
+        std::cerr.flush();
+        std::_Exit(1);
+      }
       return 1;
     }
   }
