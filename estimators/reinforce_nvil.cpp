@@ -51,11 +51,16 @@ void baseline_inputs(const Matrix* inputs, Index batch, Matrix& out) {
 }  // namespace
 
 Vector ReinforceNvil::baseline(const Matrix* inputs, Index batch) {
-  Vector b = Vector::Constant(batch, Real(mean_));
+  Matrix x;
+  baseline_inputs(inputs, batch, x);
+  return baseline_of(x);
+}
+
+Vector ReinforceNvil::baseline_of(const Matrix& x) {
+  Vector b = Vector::Constant(x.rows(), Real(mean_));
   if (!learned_) return b;
-  baseline_inputs(inputs, batch, inputs_);
   // Slot 0 only: learn() redoes its own forward, so this cannot disturb a pending backward.
-  learned_->network->forward(0, inputs_, c_out_);
+  learned_->network->forward(0, x, c_out_);
   b.array() += Real(scale_) * c_out_.col(0).array();
   return b;
 }
@@ -67,8 +72,8 @@ void ReinforceNvil::estimate(const StochasticNode& node, Objective& objective, R
   objective.evaluate(0, z_, value_);
   weight_.setConstant(z_.rows(), Real(1) / Real(S));
   objective.backward(0, weight_, nullptr);
-  last_baseline_ = baseline(objective.inputs(), B);  // also leaves the inputs in inputs_ for learn()
-  if (!learned_) baseline_inputs(objective.inputs(), B, inputs_);
+  baseline_inputs(objective.inputs(), B, inputs_);  // kept for learn()
+  last_baseline_ = baseline_of(inputs_);
   double sum = 0, sum_sq = 0, res_sum = 0, res_sq = 0;
   for (Index r = 0; r < value_.size(); ++r) {
     const double f = value_(r), residual = f - double(last_baseline_(r % B));

@@ -54,6 +54,7 @@ class ReinforceNvil final : public Estimator {
   const Parameters* baseline_parameters() const;
 
  private:
+  Vector baseline_of(const Matrix& baseline_input);
   struct Learned;                     // network, its parameters and optimiser
   std::unique_ptr<Learned> learned_;  // null until the first learn()
   double mean_ = 0.0, scale_ = 1.0, second_moment_ = 0.0;  // m, s and the running E[(f - m)^2]
