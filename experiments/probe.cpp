@@ -11,6 +11,7 @@
 
 #include "experiments/cli.hpp"
 #include "experiments/train.hpp"
+#include "models/enumerate.hpp"
 #include "models/rng.hpp"
 
 namespace gradest::probe {
@@ -218,6 +219,10 @@ std::vector<ProbeSummary> run_probe(Vae& vae, const Matrix& x, const std::vector
   if (!options.valid(&error)) throw UsageError(error);
   std::vector<ProbeSummary> out;
   std::map<int, std::pair<std::optional<VectorD>, std::string>> exact_by_k;  // K (0 = ELBO) -> exact, note
+  for (const BasketEntry& entry : basket)
+    if (entry.name == "exact" && vae.latent_kind() == LatentKind::bernoulli && vae.latents() > kMaxEnumeratedBits)
+      throw UsageError(fmt::format("probe estimator 'exact' enumerates 2^latents configurations: needs latents <= {}, the model has {}",
+                                   kMaxEnumeratedBits, vae.latents()));
   for (const BasketEntry& entry : basket) {
     std::unique_ptr<Estimator> owned;
     Estimator* estimator = nullptr;
@@ -347,6 +352,10 @@ std::optional<TrainingProbe> parse_probe_options(const cli::po::variables_map& v
     throw UsageError(fmt::format("--probe-draws must be an integer >= 2, got {}", probe.options.draws));
   const std::string names = vm.count("probe-estimators") ? vm["probe-estimators"].as<std::string>() : config.estimator;
   probe.basket = parse_basket(names, config.model, config.estimator_options);
+  for (const auto& entry : probe.basket)
+    if (entry.name == "exact" && config.latents.value_or(0) > kMaxEnumeratedBits)
+      throw UsageError(fmt::format("probe estimator 'exact' enumerates 2^latents configurations: needs --latents <= {}, got {}",
+                                   kMaxEnumeratedBits, config.latents.value_or(0)));
   return probe;
 }
 
