@@ -40,8 +40,8 @@ void Disarm::estimate(const StochasticNode& node, Objective& objective, Rng& rng
       if (b == b_anti) continue;
       const Real sign = b_anti > Real(0.5) ? Real(-1) : Real(1);
       const Index d = r % B;
-      grad.d_logits(d, j) += Real(0.5) * (value_(r) - value_(rows + r)) * sign *
-                             sigmoid(std::abs(node.logits(d, j))) / Real(S);
+      grad.d_logits(d, j) +=
+          Real(0.5) * (value_(r) - value_(rows + r)) * sign * sigmoid(std::abs(node.logits(d, j))) / Real(S);
     }
 }
 

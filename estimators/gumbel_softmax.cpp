@@ -38,8 +38,7 @@ void GumbelSoftmax::estimate(const StochasticNode& node, Objective& objective, R
   weight_.setConstant(rows, Real(1) / Real(S));
   objective.backward(0, weight_, &dz_);
   for (Index j = 0; j < k; ++j)
-    for (Index r = 0; r < rows; ++r)
-      grad.d_logits(r % B, j) += dz_(r, j) * z_(r, j) * (Real(1) - z_(r, j)) / Real(tau);
+    for (Index r = 0; r < rows; ++r) grad.d_logits(r % B, j) += dz_(r, j) * z_(r, j) * (Real(1) - z_(r, j)) / Real(tau);
 }
 
 }  // namespace gradest

@@ -17,8 +17,7 @@ const EstimatorInfo ReinforceSelfBaseline::kInfo{
     .cost = "S",
 };
 
-void ReinforceSelfBaseline::estimate(const StochasticNode& node, Objective& objective, Rng& rng,
-                                     NodeGradient& grad) {
+void ReinforceSelfBaseline::estimate(const StochasticNode& node, Objective& objective, Rng& rng, NodeGradient& grad) {
   const int S = options_.samples;
   const Index B = node.batch();
   sample_node(node, S, rng, z_, noise_);

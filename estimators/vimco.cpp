@@ -24,7 +24,8 @@ const EstimatorInfo Vimco::kInfo{
 
 void Vimco::estimate(const StochasticNode& node, Objective& objective, Rng& rng, NodeGradient& grad) {
   if (objective.terms() != Objective::Terms::joint)
-    throw std::invalid_argument("vimco targets the K-sample bound: it needs an objective whose terms are joint, log p(x, z)");
+    throw std::invalid_argument(
+        "vimco targets the K-sample bound: it needs an objective whose terms are joint, log p(x, z)");
   const int K = options_.samples;
   const Index B = node.batch();
   sample_node(node, K, rng, z_, noise_);

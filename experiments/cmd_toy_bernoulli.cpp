@@ -87,6 +87,7 @@ int run_toy_bernoulli(const std::vector<std::string>& args, const Context& conte
   std::uint64_t seed = 0;
   bool train = false, force = false;
   po::options_description options("toy-bernoulli options");
+  // clang-format off
   options.add_options()
       ("t", po::value(&t_text)->default_value("0.45"), "target(s) t of f(b) = (b - t)^2: number, list a,b or range a:b:n")
       ("theta", po::value(&theta0)->default_value(0.5), "logit theta of q = Bern(sigmoid(theta)) (and the training start)")
@@ -104,6 +105,7 @@ int run_toy_bernoulli(const std::vector<std::string>& args, const Context& conte
       ("seed", po::value(&seed)->default_value(1), "random seed")
       ("out", po::value(&out)->default_value("results/toy_bernoulli.h5"), "HDF5 output file")
       ("force", po::bool_switch(&force), "overwrite --out if it exists");
+  // clang-format on
   po::variables_map vm;
   if (!parse(args, options, nullptr, vm)) {
     print_help("toy-bernoulli",
@@ -114,15 +116,18 @@ int run_toy_bernoulli(const std::vector<std::string>& args, const Context& conte
   const std::vector<double> ts = parse_real_list(t_text, "t");
   for (double t : ts)
     if (!std::isfinite(t)) throw UsageError(fmt::format("option '--t': every t must be a finite number, got {}", t));
-  if (!std::isfinite(theta0)) throw UsageError(fmt::format("option '--theta': must be a finite number, got {}", theta0));
+  if (!std::isfinite(theta0))
+    throw UsageError(fmt::format("option '--theta': must be a finite number, got {}", theta0));
   if (repeats < 2) throw UsageError(fmt::format("option '--repeats': must be an integer >= 2, got {}", repeats));
   if (samples < 1) throw UsageError(fmt::format("option '--samples': must be an integer >= 1, got {}", samples));
   if (warmup < 0) throw UsageError(fmt::format("option '--warmup': must be an integer >= 0, got {}", warmup));
   if (train) {
     if (steps < 1) throw UsageError(fmt::format("option '--steps': must be an integer >= 1, got {}", steps));
     if (!(lr > 0) || !std::isfinite(lr)) throw UsageError(fmt::format("option '--lr': must be > 0, got {}", lr));
-    if (record_every < 1) throw UsageError(fmt::format("option '--record-every': must be an integer >= 1, got {}", record_every));
-    if (probe_draws < 2) throw UsageError(fmt::format("option '--probe-draws': must be an integer >= 2, got {}", probe_draws));
+    if (record_every < 1)
+      throw UsageError(fmt::format("option '--record-every': must be an integer >= 1, got {}", record_every));
+    if (probe_draws < 2)
+      throw UsageError(fmt::format("option '--probe-draws': must be an integer >= 2, got {}", probe_draws));
   }
   std::vector<std::string> names = split(estimators_text, ',');
   for (auto& name : names) name = trim(name);
@@ -131,10 +136,10 @@ int run_toy_bernoulli(const std::vector<std::string>& args, const Context& conte
   for (const auto& name : names) {
     const EstimatorEntry* entry = find_estimator(name);
     if (!entry || !toy_applies(*entry->info))
-      throw UsageError(fmt::format("option '--estimators': '{}' {}; allowed: {}", name,
-                                   entry ? "does not estimate a Bernoulli expectation (the toy has no K-sample bound)"
-                                         : "is not an estimator",
-                                   toy_estimator_names()));
+      throw UsageError(fmt::format(
+          "option '--estimators': '{}' {}; allowed: {}", name,
+          entry ? "does not estimate a Bernoulli expectation (the toy has no K-sample bound)" : "is not an estimator",
+          toy_estimator_names()));
     EstimatorOptions eo;
     eo.samples = std::max(samples, entry->info->min_samples);
     eo.temperature = temperature;
@@ -152,8 +157,8 @@ int run_toy_bernoulli(const std::vector<std::string>& args, const Context& conte
   for (std::size_t ti = 0; ti < T; ++ti)
     for (std::size_t e = 0; e < E; ++e) {
       ToyBernoulli toy(ts[ti]);
-      const Rng cell_rng = Rng::stream(seed, {stable_hash("toy-bernoulli"), std::bit_cast<std::uint64_t>(ts[ti]),
-                                              stable_hash(names[e])});
+      const Rng cell_rng = Rng::stream(
+          seed, {stable_hash("toy-bernoulli"), std::bit_cast<std::uint64_t>(ts[ti]), stable_hash(names[e])});
       std::string error;
       auto estimator = make_estimator(names[e], estimator_options[e], LatentKind::bernoulli, &error);
       if (!estimator) throw UsageError(error);
@@ -192,7 +197,8 @@ int run_toy_bernoulli(const std::vector<std::string>& args, const Context& conte
           const double th = theta(0);
           trace.loss.push_back(toy.expected_value(th));
           trace.theta.push_back(th);
-          trace.variance.push_back(sample_moments(toy_bernoulli_draws(*trained, toy, th, probe_draws, probe_rng)).variance);
+          trace.variance.push_back(
+              sample_moments(toy_bernoulli_draws(*trained, toy, th, probe_draws, probe_rng)).variance);
           const auto exact = toy_bernoulli_exact_moments(*trained, toy, th);
           trace.exact_variance.push_back(exact ? exact->variance : kNaN);
         }
@@ -206,8 +212,9 @@ int run_toy_bernoulli(const std::vector<std::string>& args, const Context& conte
       }
     }
 
-  std::cout << fmt::format("Bernoulli toy: q = Bern(sigmoid(theta)), f(b) = (b - t)^2, theta = {:g}; {} estimates per cell\n",
-                           theta0, repeats);
+  std::cout << fmt::format(
+      "Bernoulli toy: q = Bern(sigmoid(theta)), f(b) = (b - t)^2, theta = {:g}; {} estimates per cell\n", theta0,
+      repeats);
   for (std::size_t ti = 0; ti < T; ++ti) {
     ToyBernoulli toy(ts[ti]);
     std::cout << fmt::format("\nt = {:g}: true gradient {:.6e}\n", ts[ti], toy.exact_gradient(theta0));
@@ -217,31 +224,34 @@ int run_toy_bernoulli(const std::vector<std::string>& args, const Context& conte
       const Cell& c = cells[ti][e];
       const double se = std::sqrt(c.empirical.variance / double(repeats));
       const double z = se > 0 ? (c.empirical.mean - c.exact.mean) / se : kNaN;
-      const std::string ratio = c.exact.variance > 0 ? fmt::format("{:.3f}", c.empirical.variance / c.exact.variance) : "-";
-      std::cout << fmt::format("{:<24} {:>3} {:>5} {:>13.6e} {:>13.6e} {:>6.2f} {:>11.4e} {:>11.4e} {:>7} {:>11.4e}{}\n",
-                               names[e], c.samples, c.evaluations, c.empirical.mean, c.exact.mean, z,
-                               c.empirical.variance, c.exact.variance, ratio,
-                               c.empirical.variance * double(c.evaluations),
-                               find_estimator(names[e])->info->unbiased ? "" : "  (BIASED)");
+      const std::string ratio =
+          c.exact.variance > 0 ? fmt::format("{:.3f}", c.empirical.variance / c.exact.variance) : "-";
+      std::cout << fmt::format(
+          "{:<24} {:>3} {:>5} {:>13.6e} {:>13.6e} {:>6.2f} {:>11.4e} {:>11.4e} {:>7} {:>11.4e}{}\n", names[e],
+          c.samples, c.evaluations, c.empirical.mean, c.exact.mean, z, c.empirical.variance, c.exact.variance, ratio,
+          c.empirical.variance * double(c.evaluations), find_estimator(names[e])->info->unbiased ? "" : "  (BIASED)");
     }
     if (train) {
-      std::cout << fmt::format("training (Adam lr {:g}, {} steps from theta = {:g}): final loss (minimum {:.6f}), theta\n", lr,
-                               steps, theta0, std::min(toy.f(0), toy.f(1)));
+      std::cout << fmt::format(
+          "training (Adam lr {:g}, {} steps from theta = {:g}): final loss (minimum {:.6f}), theta\n", lr, steps,
+          theta0, std::min(toy.f(0), toy.f(1)));
       for (std::size_t e = 0; e < E; ++e)
         std::cout << fmt::format("  {:<24} loss {:.6f}  theta {:+.3f}\n", names[e], traces[ti][e].loss.back(),
                                  traces[ti][e].theta.back());
     }
   }
-  std::cout << fmt::format("(z = (mean - exact mean) / (sd / sqrt({})); ratio = variance / exact variance, whose "
-                           "relative standard error is about sqrt(2/{}) = {:.1f}% for near-normal estimates)\n",
-                           repeats, repeats - 1, 100.0 * std::sqrt(2.0 / double(repeats - 1)));
+  std::cout << fmt::format(
+      "(z = (mean - exact mean) / (sd / sqrt({})); ratio = variance / exact variance, whose "
+      "relative standard error is about sqrt(2/{}) = {:.1f}% for near-normal estimates)\n",
+      repeats, repeats - 1, 100.0 * std::sqrt(2.0 / double(repeats - 1)));
 
   std::string config = fmt::format(
       "command = toy-bernoulli\nt = {}\ntheta = {}\nrepeats = {}\nestimators = {}\nsamples = {}\ntemperature = {}\n"
-      "baseline_decay = {}\nwarmup = {}\ntrain = {}\nsteps = {}\nlr = {}\nrecord_every = {}\nprobe_draws = {}\nseed = {}\n"
+      "baseline_decay = {}\nwarmup = {}\ntrain = {}\nsteps = {}\nlr = {}\nrecord_every = {}\nprobe_draws = {}\nseed = "
+      "{}\n"
       "out = {}\nforce = {}\n",
-      t_text, theta0, repeats, fmt::join(names, ","), samples, temperature, decay, warmup, train, steps, lr, record_every,
-      probe_draws, seed, out, force);
+      t_text, theta0, repeats, fmt::join(names, ","), samples, temperature, decay, warmup, train, steps, lr,
+      record_every, probe_draws, seed, out, force);
   h5::OutputFile file(out, force, h5::RunMetadata{context.command_line, seed, config});
   H5::Group group = h5::ensure_group(file.file(), "/toy_bernoulli");
   h5::write_attribute(group, "theta", theta0);

@@ -26,7 +26,8 @@ std::vector<double> toy_bernoulli_draws(Estimator& estimator, ToyBernoulli& toy,
   return draws;
 }
 
-std::optional<ToyMoments> toy_bernoulli_exact_moments(const Estimator& estimator, const ToyBernoulli& toy, double theta) {
+std::optional<ToyMoments> toy_bernoulli_exact_moments(const Estimator& estimator, const ToyBernoulli& toy,
+                                                      double theta) {
   namespace tb = toy_bernoulli;
   const std::string_view name = estimator.info().name;
   const int S = estimator.options().samples;

@@ -20,6 +20,7 @@ std::vector<double> toy_bernoulli_draws(Estimator& estimator, ToyBernoulli& toy,
 
 // Exact mean and variance of one estimate by `estimator` (with its samples and options; reinforce-ma
 // with its current baseline) at theta; nullopt for estimators whose formula the toy does not know.
-std::optional<ToyMoments> toy_bernoulli_exact_moments(const Estimator& estimator, const ToyBernoulli& toy, double theta);
+std::optional<ToyMoments> toy_bernoulli_exact_moments(const Estimator& estimator, const ToyBernoulli& toy,
+                                                      double theta);
 
 }  // namespace gradest

@@ -44,7 +44,8 @@ VectorD exact_bernoulli_expectation(const StochasticNode& node, Objective& objec
   const Index k = node.dim(), B = node.batch();
   require_bernoulli(node, k, "exact expectation");
   const std::uint64_t total = std::uint64_t{1} << k;
-  const std::uint64_t chunk = std::max<std::uint64_t>(1, std::min<std::uint64_t>(total, (1u << 16) / std::max<Index>(B, 1)));
+  const std::uint64_t chunk =
+      std::max<std::uint64_t>(1, std::min<std::uint64_t>(total, (1u << 16) / std::max<Index>(B, 1)));
   VectorD expectation = VectorD::Zero(B);
   Matrix z;
   Vector value, log_q, weight;

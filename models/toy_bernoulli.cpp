@@ -80,9 +80,8 @@ ToyMoments uniform_pieces(const std::function<double(double)>& g, std::vector<do
 ToyMoments score_function(const ToyBernoulli& toy, double theta, int samples, double baseline) {
   const double p = sigmoid(theta);
   // iid terms: the S-sample variance is the one-sample variance / S.
-  const ToyMoments one = enumerate_samples(p, 1, [&](const std::vector<double>& b) {
-    return (toy.f(b[0]) - baseline) * (b[0] - p);
-  });
+  const ToyMoments one =
+      enumerate_samples(p, 1, [&](const std::vector<double>& b) { return (toy.f(b[0]) - baseline) * (b[0] - p); });
   return {one.mean, one.variance / samples};
 }
 
@@ -110,9 +109,7 @@ ToyMoments self_baseline(const ToyBernoulli& toy, double theta, int samples) {
 
 ToyMoments arm(const ToyBernoulli& toy, double theta, int pairs) {
   const double p = sigmoid(theta);
-  auto g = [&](double u) {
-    return (toy.f(u > 1 - p ? 1.0 : 0.0) - toy.f(u < p ? 1.0 : 0.0)) * (u - 0.5);
-  };
+  auto g = [&](double u) { return (toy.f(u > 1 - p ? 1.0 : 0.0) - toy.f(u < p ? 1.0 : 0.0)) * (u - 0.5); };
   return uniform_pieces(g, {p, 1 - p}, pairs);
 }
 
@@ -143,9 +140,8 @@ ToyMoments gumbel_softmax(const ToyBernoulli& toy, double theta, int samples, do
 
 ToyMoments straight_through(const ToyBernoulli& toy, double theta, int samples) {
   const double p = sigmoid(theta);
-  const ToyMoments one = enumerate_samples(p, 1, [&](const std::vector<double>& b) {
-    return 2 * (b[0] - toy.t()) * p * (1 - p);
-  });
+  const ToyMoments one =
+      enumerate_samples(p, 1, [&](const std::vector<double>& b) { return 2 * (b[0] - toy.t()) * p * (1 - p); });
   return {one.mean, one.variance / samples};
 }
 

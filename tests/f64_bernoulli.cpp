@@ -46,25 +46,31 @@ TEST_CASE("Bernoulli test problem: backward matches finite differences, and the 
     Matrix dz;
     problem.backward(0, sum.weight, &dz);
     const Vector analytic = problem.param_grad();
-    const auto params = check_gradient(problem.params(), [&] { return sum.value(problem); }, analytic);
-    const auto z = check_gradient(sum.z, [&] { return sum.value(problem); }, dz);
+    const auto params = check_gradient(
+        problem.params(), [&] { return sum.value(problem); }, analytic);
+    const auto z = check_gradient(
+        sum.z, [&] { return sum.value(problem); }, dz);
     INFO("wrong_backward = " << wrong << "; params: " << params.describe() << "; z: " << z.describe());
     CHECK(params.passed == !wrong);
     CHECK(z.passed);
   }
 }
 
-TEST_CASE("Bernoulli toy: df/dz matches finite differences, and the check catches a wrong one", "[bernoulli][gradient]") {
+TEST_CASE("Bernoulli toy: df/dz matches finite differences, and the check catches a wrong one",
+          "[bernoulli][gradient]") {
   ToyBernoulli toy(0.45, 2);
   WeightedSum sum(4, 3, gradest::testing::seed());
   sum.value(toy);
   Matrix dz;
   toy.backward(0, sum.weight, &dz);
-  const auto good = check_gradient(sum.z, [&] { return sum.value(toy); }, dz);
+  const auto good = check_gradient(
+      sum.z, [&] { return sum.value(toy); }, dz);
   INFO(good.describe());
   CHECK(good.passed);
   const Matrix wrong = dz * 1.01;
-  CHECK_FALSE(check_gradient(sum.z, [&] { return sum.value(toy); }, wrong).passed);
+  CHECK_FALSE(check_gradient(
+                  sum.z, [&] { return sum.value(toy); }, wrong)
+                  .passed);
 }
 
 TEST_CASE("exact enumeration: the gradients of E_q[f] match finite differences", "[bernoulli][gradient][enumerate]") {

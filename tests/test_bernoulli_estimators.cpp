@@ -21,13 +21,12 @@
 //   z = (s^2 - sigma^2) / sqrt((m4 - s^4) / R)
 // (m4: the sample fourth central moment; the large-R standard error of s^2), Bonferroni over the
 // estimators at family-wise kAlpha; companion: DisARM's draws against ARM's exact variance are rejected.
-#include <catch2/catch.hpp>
+#include <H5Cpp.h>
 #include <fmt/format.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <H5Cpp.h>
-
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -47,16 +46,17 @@
 namespace gradest {
 namespace {
 
-constexpr double kAlpha = 1e-3;            // family-wise level over all the unbiasedness z-tests of this file
-constexpr std::int64_t kDraws = 20000;     // R, the same for unbiased and biased estimators
-constexpr double kExactTolerance = 1e-5;   // |mean - exact| allowed for a zero-variance coordinate (float32)
+constexpr double kAlpha = 1e-3;           // family-wise level over all the unbiasedness z-tests of this file
+constexpr std::int64_t kDraws = 20000;    // R, the same for unbiased and biased estimators
+constexpr double kExactTolerance = 1e-5;  // |mean - exact| allowed for a zero-variance coordinate (float32)
 constexpr Index kLatents = 4, kBatch = 3;
 constexpr std::size_t kProblemCoordinates = kBatch * kLatents + (kLatents + kLatents * kLatents + kBatch);  // 35
-constexpr std::size_t kUnbiasedCases = 9, kImportanceCases = 2, kToyTs = 2;  // sizes of kUnbiased, kImportance; t values
+constexpr std::size_t kUnbiasedCases = 9, kImportanceCases = 2,
+                      kToyTs = 2;  // sizes of kUnbiased, kImportance; t values
 // Every z-test of the unbiased cases: the 4-latent problem's coordinates for each case, one per toy case.
 constexpr std::size_t kGaussianCases = 3, kGaussianCoordinates = 4;  // score-function estimators on Gaussian latents
-constexpr std::size_t kSuiteTests = (kUnbiasedCases + kImportanceCases) * kProblemCoordinates + kToyTs * kUnbiasedCases +
-                                    kGaussianCases * kGaussianCoordinates;
+constexpr std::size_t kSuiteTests = (kUnbiasedCases + kImportanceCases) * kProblemCoordinates +
+                                    kToyTs * kUnbiasedCases + kGaussianCases * kGaussianCoordinates;
 
 struct Case {
   const char* name;
@@ -109,7 +109,8 @@ ZTest z_test(const CoordinateStats& stats, const VectorD& exact) {
   for (Index i = 0; i < exact.size(); ++i) {
     const double se = std::sqrt(variance(i) / double(stats.n));
     const double diff = std::abs(stats.mean(i) - exact(i));
-    const double z = se > 0 ? diff / se : (diff <= kExactTolerance * std::max(1.0, std::abs(exact(i))) ? 0.0 : INFINITY);
+    const double z =
+        se > 0 ? diff / se : (diff <= kExactTolerance * std::max(1.0, std::abs(exact(i))) ? 0.0 : INFINITY);
     if (!(z <= test.max_abs_z)) {
       test.max_abs_z = z;
       test.worst = i;
@@ -154,8 +155,9 @@ ZTest problem_z_test(const Case& c, double temperature = 1.0) {
   auto estimator = make(c, temperature);
   const Target target = estimator->info().target;
   const std::uint64_t seed = testing::seed();
-  testing::BernoulliProblem problem(kLatents, kBatch, seed,
-                                    target == Target::importance_bound ? Objective::Terms::joint : Objective::Terms::likelihood);
+  testing::BernoulliProblem problem(
+      kLatents, kBatch, seed,
+      target == Target::importance_bound ? Objective::Terms::joint : Objective::Terms::likelihood);
   const StochasticNode node = problem.node(seed);
   const VectorD exact = exact_gradient(problem, node, target, c.samples);
   Rng rng = Rng::stream(seed, {stable_hash("bernoulli-estimators"), stable_hash(c.name), std::uint64_t(c.samples)});
@@ -175,7 +177,7 @@ ZTest toy_z_test(const Case& c, double t, double theta) {
   auto estimator = make(c);
   ToyBernoulli toy(t);
   Rng rng = Rng::stream(testing::seed(), {stable_hash("bernoulli-toy"), stable_hash(c.name), std::uint64_t(c.samples),
-                                           std::uint64_t(t * 1e6)});
+                                          std::uint64_t(t * 1e6)});
   if (auto* ma = dynamic_cast<ReinforceMA*>(estimator.get())) {
     const StochasticNode node = toy_bernoulli_node(theta);
     NodeGradient grad;
@@ -194,9 +196,8 @@ ZTest toy_z_test(const Case& c, double t, double theta) {
   return z_test(stats, VectorD::Constant(1, toy.exact_gradient(theta)));
 }
 
-const Case kUnbiased[] = {{"reinforce", 1},     {"reinforce-ma", 1}, {"reinforce-loo", 2}, {"reinforce-loo", 4},
-                          {"arm", 1},           {"arm", 3},          {"disarm", 1},        {"disarm", 3},
-                          {"exact", 1}};
+const Case kUnbiased[] = {{"reinforce", 1}, {"reinforce-ma", 1}, {"reinforce-loo", 2}, {"reinforce-loo", 4}, {"arm", 1},
+                          {"arm", 3},       {"disarm", 1},       {"disarm", 3},        {"exact", 1}};
 const Case kBiased[] = {{"gumbel-softmax", 1}, {"straight-through", 1}, {"reinforce-self-baseline", 2}};
 const Case kImportance[] = {{"vimco", 2}, {"vimco", 3}};
 const Case kGaussian[] = {{"reinforce-ma", 1}, {"reinforce-loo", 2}, {"reinforce-loo", 4}};
@@ -205,7 +206,8 @@ static_assert(std::size(kUnbiased) == kUnbiasedCases && std::size(kImportance) =
 
 }  // namespace
 
-TEST_CASE("Bernoulli estimators are unbiased on a 4-latent problem: logits and f's parameters", "[unbiased][bernoulli]") {
+TEST_CASE("Bernoulli estimators are unbiased on a 4-latent problem: logits and f's parameters",
+          "[unbiased][bernoulli]") {
   for (const Case& c : kUnbiased) {
     const ZTest test = problem_z_test(c);
     INFO(c.name << " S=" << c.samples << ": " << test.describe());
@@ -256,7 +258,8 @@ ZTest gaussian_z_test(const Case& c) {
   node.log_var = (Matrix(2, 1) << 0.0, 0.3).finished();
   VectorD exact(4);
   exact << 2.0, -1.0, 1.0, std::exp(double(Real(0.3)));
-  Rng rng = Rng::stream(testing::seed(), {stable_hash("bernoulli-estimators-gaussian"), stable_hash(c.name), std::uint64_t(c.samples)});
+  Rng rng = Rng::stream(testing::seed(),
+                        {stable_hash("bernoulli-estimators-gaussian"), stable_hash(c.name), std::uint64_t(c.samples)});
   NodeGradient grad;
   for (int w = 0; w < 50; ++w) {  // reinforce-ma: give the baseline a value first
     grad.reset_like(node);
@@ -286,7 +289,8 @@ TEST_CASE("reinforce-ma and reinforce-loo are unbiased on Gaussian latents; the 
   CHECK(test.rejected());
 }
 
-TEST_CASE("Bernoulli toy: unbiased estimators pass, biased ones are rejected at the same R", "[unbiased][bernoulli][toy]") {
+TEST_CASE("Bernoulli toy: unbiased estimators pass, biased ones are rejected at the same R",
+          "[unbiased][bernoulli][toy]") {
   for (double t : {0.45, 0.499})
     for (const Case& c : kUnbiased) {
       const ZTest test = toy_z_test(c, t, 0.5);
@@ -326,13 +330,14 @@ TEST_CASE("Bernoulli toy: each estimator's variance matches its exact variance; 
   std::vector<double> disarm_draws;
   for (const Case& c : cases) {
     auto estimator = make(c);
-    Rng rng = Rng::stream(testing::seed(), {stable_hash("bernoulli-toy-variance"), stable_hash(c.name), std::uint64_t(c.samples)});
+    Rng rng = Rng::stream(testing::seed(),
+                          {stable_hash("bernoulli-toy-variance"), stable_hash(c.name), std::uint64_t(c.samples)});
     const std::vector<double> x = toy_bernoulli_draws(*estimator, toy, theta, kDraws, rng);
     const auto exact = toy_bernoulli_exact_moments(*estimator, toy, theta);
     REQUIRE(exact);
     const double z = variance_z(x, exact->variance);
-    INFO(fmt::format("{} S={}: exact variance {:.6e}, z = {:.2f}, threshold {:.2f}", c.name, c.samples, exact->variance, z,
-                     threshold));
+    INFO(fmt::format("{} S={}: exact variance {:.6e}, z = {:.2f}, threshold {:.2f}", c.name, c.samples, exact->variance,
+                     z, threshold));
     CHECK(std::abs(z) <= threshold);
     if (std::string(c.name) == "disarm" && c.samples == 1) disarm_draws = x;
   }
@@ -359,7 +364,8 @@ TEST_CASE("Bernoulli toy: exact moments from the formulas", "[bernoulli][toy]") 
       CHECK(tb::disarm(toy, theta, 1).mean == Approx(g).epsilon(1e-12));
       CHECK(tb::self_baseline(toy, theta, 2).mean == Approx(g / 2).epsilon(1e-12));
       // ARM's second moment in closed form: (1 - 2t)^2 * 2 int_0^{min(p,1-p)} (u - 1/2)^2 du.
-      const double m = std::min(p, 1 - p), arm_second = (1 - 2 * t) * (1 - 2 * t) * 2 * ((m - 0.5) * (m - 0.5) * (m - 0.5) + 0.125) / 3;
+      const double m = std::min(p, 1 - p),
+                   arm_second = (1 - 2 * t) * (1 - 2 * t) * 2 * ((m - 0.5) * (m - 0.5) * (m - 0.5) + 0.125) / 3;
       CHECK(tb::arm(toy, theta, 1).variance == Approx(arm_second - g * g).epsilon(1e-10));
       // DisARM never has more variance than ARM (Dong et al. 2020).
       CHECK(tb::disarm(toy, theta, 1).variance <= tb::arm(toy, theta, 1).variance * (1 + 1e-12));
@@ -478,8 +484,9 @@ TEST_CASE("gradest toy-bernoulli writes the documented schema", "[bernoulli][cli
 }
 
 TEST_CASE("gradest toy-bernoulli: the same seed writes the same numbers; another seed does not", "[bernoulli][cli]") {
-  const std::string args = "toy-bernoulli --t 0.45 --repeats 300 --estimators reinforce-ma,arm --train --steps 30 "
-                           "--record-every 10 --probe-draws 5";
+  const std::string args =
+      "toy-bernoulli --t 0.45 --repeats 300 --estimators reinforce-ma,arm --train --steps 30 "
+      "--record-every 10 --probe-draws 5";
   auto read = [](const std::string& path) {
     H5::H5File file(path, H5F_ACC_RDONLY);
     std::vector<double> values;
