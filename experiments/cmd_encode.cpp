@@ -28,15 +28,7 @@ struct Loaded {
 };
 
 Loaded load_run(const std::string& path, const std::string& run) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) throw UsageError(fmt::format("--from '{}' does not exist", path));
-  H5::H5File file;
-  try {
-    if (!H5::H5File::isHdf5(path.c_str())) throw UsageError(fmt::format("--from '{}' is not an HDF5 file", path));
-    file = H5::H5File(path, H5F_ACC_RDONLY);
-  } catch (const H5::Exception&) {
-    throw UsageError(fmt::format("--from '{}': cannot open it (truncated or not HDF5?)", path));
-  }
+  H5::H5File file = h5::open_gradest_file(path);
   H5::Group group = train::open_run(file, path, run);
   Loaded out;
   out.vae = train::load_model(group, &out.config);

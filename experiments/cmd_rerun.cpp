@@ -28,7 +28,7 @@ int run_rerun(const std::vector<std::string>& args, const Context&) {
   }
   if (path.empty()) throw UsageError("no FILE given; usage: gradest rerun FILE.h5 [RUN-ID]");
   if (!out.empty()) h5::check_output_path(out, false);
-  H5::H5File file = merge::open_gradest_file(path);
+  H5::H5File file = h5::open_gradest_file(path);
   H5::Group recorded = train::open_run(file, path, id);
   if (!recorded.attrExists("config")) throw UsageError(fmt::format("'{}': the run has no recorded configuration", path));
   train::TrainConfig config = train::parse_config_text(h5::read_string_attribute(recorded, "config"));

@@ -28,7 +28,7 @@ int run_summarize(const std::vector<std::string>& args, const Context&) {
   if (path.empty()) throw UsageError("no FILE given; usage: gradest summarize FILE.h5 [--by keys] [--format markdown|csv]");
   if (format != "markdown" && format != "csv")
     throw UsageError(fmt::format("--format '{}' is not known; allowed: markdown, csv", format));
-  H5::H5File file = merge::open_gradest_file(path);
+  H5::H5File file = h5::open_gradest_file(path);
   const auto runs = analysis::read_runs(file);
   if (runs.empty()) throw UsageError(fmt::format("'{}' holds no runs (no /runs group)", path));
   std::vector<std::string> by;

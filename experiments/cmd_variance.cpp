@@ -35,16 +35,7 @@ int run_variance(const std::vector<std::string>& args, const Context& context) {
   if (!vm.count("out")) throw UsageError("--out is required: the HDF5 file to write");
   const std::string from = vm["from"].as<std::string>(), out = vm["out"].as<std::string>();
   const bool force = vm.count("force") > 0;
-  std::error_code ec;
-  if (!std::filesystem::exists(from, ec)) throw UsageError(fmt::format("--from '{}' does not exist", from));
-
-  H5::H5File source;
-  try {
-    if (!H5::H5File::isHdf5(from.c_str())) throw UsageError(fmt::format("--from '{}' is not an HDF5 file", from));
-    source = H5::H5File(from, H5F_ACC_RDONLY);
-  } catch (const H5::Exception&) {
-    throw UsageError(fmt::format("--from '{}': cannot open it (truncated or not HDF5?)", from));
-  }
+  H5::H5File source = h5::open_gradest_file(from);
   H5::Group run = train::open_run(source, from, vm["run"].as<std::string>());
   train::TrainConfig config;
   auto vae = train::load_model(run, &config);

@@ -89,6 +89,32 @@ void OutputFile::commit() {
   committed_ = true;
 }
 
+H5::H5File open_gradest_file(const std::string& path) {
+  if (!std::filesystem::exists(path)) throw cli::UsageError(fmt::format("'{}' does not exist", path));
+  bool is_hdf5 = false;
+  try {
+    is_hdf5 = H5::H5File::isHdf5(path.c_str());
+  } catch (const H5::Exception&) {
+    is_hdf5 = false;
+  }
+  if (!is_hdf5) throw cli::UsageError(fmt::format("'{}' is not an HDF5 file (or is truncated)", path));
+  H5::H5File file;
+  try {
+    file = H5::H5File(path, H5F_ACC_RDONLY);
+  } catch (const H5::Exception&) {
+    throw cli::UsageError(fmt::format("'{}' cannot be opened as HDF5: truncated or corrupted", path));
+  }
+  H5::Group root = file.openGroup("/");
+  if (!root.attrExists("schema_version") || !root.attrExists("gradest_version"))
+    throw cli::UsageError(fmt::format("'{}' is not a gradest file (no schema_version attribute)", path));
+  std::int64_t version = 0;
+  root.openAttribute("schema_version").read(H5::PredType::NATIVE_INT64, &version);
+  if (version != h5::kSchemaVersion)
+    throw cli::UsageError(fmt::format("'{}' has schema version {}; this gradest reads version {}", path, version,
+                                 h5::kSchemaVersion));
+  return file;
+}
+
 H5::Group ensure_group(H5::H5File& file, const std::string& path) {
   H5::Group group = file.openGroup("/");
   std::string current;

@@ -46,6 +46,11 @@ class OutputFile {
   bool committed_ = false;
 };
 
+// Opens a gradest file for reading, refusing with cli::UsageError (one line, naming the path) a
+// missing file, a file that is not HDF5 or is truncated, one without gradest's root attributes,
+// or one of another schema version.
+H5::H5File open_gradest_file(const std::string& path);
+
 // Creates (or opens) a group by absolute path, creating intermediate groups.
 H5::Group ensure_group(H5::H5File& file, const std::string& path);
 

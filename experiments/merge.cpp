@@ -20,32 +20,6 @@ bool is_timing_name(const std::string& name) {
   return false;
 }
 
-H5::H5File open_gradest_file(const std::string& path) {
-  if (!std::filesystem::exists(path)) throw UsageError(fmt::format("'{}' does not exist", path));
-  bool is_hdf5 = false;
-  try {
-    is_hdf5 = H5::H5File::isHdf5(path.c_str());
-  } catch (const H5::Exception&) {
-    is_hdf5 = false;
-  }
-  if (!is_hdf5) throw UsageError(fmt::format("'{}' is not an HDF5 file (or is truncated)", path));
-  H5::H5File file;
-  try {
-    file = H5::H5File(path, H5F_ACC_RDONLY);
-  } catch (const H5::Exception&) {
-    throw UsageError(fmt::format("'{}' cannot be opened as HDF5: truncated or corrupted", path));
-  }
-  H5::Group root = file.openGroup("/");
-  if (!root.attrExists("schema_version") || !root.attrExists("gradest_version"))
-    throw UsageError(fmt::format("'{}' is not a gradest file (no schema_version attribute)", path));
-  std::int64_t version = 0;
-  root.openAttribute("schema_version").read(H5::PredType::NATIVE_INT64, &version);
-  if (version != h5::kSchemaVersion)
-    throw UsageError(fmt::format("'{}' has schema version {}; this gradest reads version {}", path, version,
-                                 h5::kSchemaVersion));
-  return file;
-}
-
 namespace {
 
 std::vector<char> read_raw(const H5::DataSet& ds) {
@@ -126,7 +100,7 @@ std::size_t merge_files(const std::vector<std::string>& inputs, const std::strin
                         const h5::RunMetadata& metadata) {
   if (inputs.empty()) throw UsageError("no input files; give one or more gradest .h5 files");
   std::vector<H5::H5File> files;
-  for (const auto& path : inputs) files.push_back(open_gradest_file(path));
+  for (const auto& path : inputs) files.push_back(h5::open_gradest_file(path));
   // Check for conflicts before writing anything.
   std::map<std::string, std::size_t> first_seen;
   std::vector<std::pair<std::size_t, std::string>> to_copy;

@@ -18,11 +18,6 @@ namespace gradest::merge {
 // Wall-clock measurements, excluded from equality.
 bool is_timing_name(const std::string& name);
 
-// Opens a gradest file for reading, refusing with cli::UsageError (one line, naming the path) a
-// missing file, a file that is not HDF5 or is truncated, one without gradest's root attributes,
-// or one of another schema version.
-H5::H5File open_gradest_file(const std::string& path);
-
 // Empty if a and b hold the same data; else the first difference ("trace/test_elbo differs").
 std::string compare_groups(const H5::Group& a, const H5::Group& b);
 

@@ -1,0 +1,173 @@
+// Bad input, table-driven (issue 8): every case gives a non-zero exit, ONE line on stderr naming the
+// problem (the expected words are in the table), and leaves the files it was given and the output
+// folder exactly as they were: nothing written, nothing overwritten, no partial file left.
+#include <catch2/catch.hpp>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <H5Cpp.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+
+#include "experiments/h5io.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string slurp(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Every file below `root` with its contents.
+std::map<std::string, std::string> snapshot(const fs::path& root) {
+  std::map<std::string, std::string> out;
+  for (const auto& entry : fs::recursive_directory_iterator(root))
+    if (entry.is_regular_file()) out[fs::relative(entry.path(), root).string()] = slurp(entry.path());
+  return out;
+}
+
+struct Fixture {
+  fs::path dir;
+  Fixture() {
+    dir = fs::temp_directory_path() / ("gradest-bad-input-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir / "out");
+    const std::string binary = GRADEST_BINARY;
+    // A real gradest run file, and damaged copies of it.
+    REQUIRE(std::system((binary + " train --model bernoulli-vae --data synthetic --synthetic-train 200 "
+                                  "--synthetic-test 50 --latents 4 --steps 5 --batch 10 --eval-every 5 --iwae-samples 2 "
+                                  "--quiet --out " + (dir / "run.h5").string()).c_str()) == 0);
+    const std::string run = slurp(dir / "run.h5");
+    std::ofstream(dir / "truncated.h5", std::ios::binary) << run.substr(0, run.size() / 2);
+    std::ofstream(dir / "text.h5") << "not an HDF5 file\n";
+    {
+      H5::H5File plain((dir / "plain.h5").string(), H5F_ACC_TRUNC);
+      plain.createGroup("/runs");
+    }
+    fs::copy_file(dir / "run.h5", dir / "future.h5");
+    {
+      H5::H5File future((dir / "future.h5").string(), H5F_ACC_RDWR);
+      H5::Group root = future.openGroup("/");
+      gradest::h5::write_attribute(root, "schema_version", std::int64_t{99});
+    }
+    // Damaged Fashion-MNIST directories: truncated and corrupted image files.
+    const fs::path real = "/usr/share/datasets/fashion-mnist";
+    fs::create_directories(dir / "fm-truncated");
+    fs::create_directories(dir / "fm-corrupt");
+    for (const char* name : {"train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz"}) {
+      std::ofstream(dir / "fm-truncated" / name, std::ios::binary) << slurp(real / name).substr(0, 5000);
+      std::ofstream(dir / "fm-corrupt" / name, std::ios::binary) << std::string(3000, '\x5a');
+    }
+    std::ofstream(dir / "garbage.ini") << "[train\nmodel = = =\n";
+    std::ofstream(dir / "unknown-key.ini") << "[train]\nmodel = bernoulli-vae\nstpes = 10\n";
+    std::ofstream(dir / "bad-type.ini") << "[train]\nmodel = bernoulli-vae\nsteps = ten\n";
+    std::ofstream(dir / "pair.ini") << "[train]\nmodel = bernoulli-vae\nestimator = reinforce, pathwise\n";
+    std::ofstream(dir / "existing.h5") << "precious\n";
+  }
+  ~Fixture() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+};
+
+struct Case {
+  const char* what;
+  std::string args;  // {d} is the fixture folder
+  const char* message;
+  const char* limit = "";  // shell prefix, e.g. a file-size limit
+};
+
+}  // namespace
+
+TEST_CASE("bad input: one line, non-zero exit, nothing written or overwritten", "[cli][bad-input]") {
+  Fixture f;
+  const std::string tiny = " --data synthetic --synthetic-train 200 --synthetic-test 50 --latents 4 --steps 5 --batch 10 --quiet";
+  const std::vector<Case> cases = {
+      {"unknown subcommand", "trian", "unknown subcommand 'trian'; allowed:"},
+      {"option before the subcommand", "--colour", "unknown option '--colour'"},
+      {"misspelt option", "train --stpes 3 --out {d}/out/a.h5", "did you mean '--steps'"},
+      {"unknown model", "train --model bvae --out {d}/out/a.h5", "allowed: bernoulli-vae, gaussian-vae"},
+      {"unknown estimator", "train --estimator reinfroce" + tiny + " --out {d}/out/a.h5", "unknown estimator 'reinfroce'"},
+      {"incompatible pair", "train --model bernoulli-vae --estimator pathwise" + tiny + " --out {d}/out/a.h5",
+       "does not apply to bernoulli latents; allowed:"},
+      {"learning rate <= 0", "train --lr 0" + tiny + " --out {d}/out/a.h5", "--lr must be > 0"},
+      {"K < 1", "train --samples 0" + tiny + " --out {d}/out/a.h5", "samples >= 1"},
+      {"K too small for vimco", "train --estimator vimco --samples 1" + tiny + " --out {d}/out/a.h5", "samples >= 2"},
+      {"batch larger than the data", "train --model bernoulli-vae --data synthetic --synthetic-train 100 --batch 200 --out {d}/out/a.h5",
+       "larger than the 100 training examples"},
+      {"latents <= 0", "train --model bernoulli-vae --data synthetic --latents 0 --out {d}/out/a.h5", "--latents must be >= 1"},
+      {"probe draws < 2", "train --probe-every 5 --probe-draws 1" + tiny + " --out {d}/out/a.h5", "--probe-draws must be"},
+      {"x2: N <= 0", "x2 --n 0 --out {d}/out/a.h5", "every N must be an integer >= 1"},
+      {"toy: sigma <= 0", "toy --sigma 0 --out {d}/out/a.h5", "sigma"},
+      {"malformed sweep config", "sweep {d}/garbage.ini --out {d}/out/s", "malformed config"},
+      {"unknown config key", "sweep {d}/unknown-key.ini --out {d}/out/s", "unknown option '--stpes'"},
+      {"config value of the wrong type", "sweep {d}/bad-type.ini --out {d}/out/s", "steps"},
+      {"incompatible pair in a sweep", "sweep {d}/pair.ini --out {d}/out/s", "does not apply to bernoulli latents"},
+      {"missing sweep config", "sweep {d}/none.ini --out {d}/out/s", "cannot read sweep config"},
+      {"missing dataset", "train --data-dir {d}/nowhere --steps 1 --out {d}/out/a.h5", "install the Debian package dataset-fashion-mnist"},
+      {"truncated dataset", "train --data-dir {d}/fm-truncated --steps 1 --out {d}/out/a.h5", "fm-truncated"},
+      {"corrupted dataset", "train --data-dir {d}/fm-corrupt --steps 1 --out {d}/out/a.h5", "fm-corrupt"},
+      {"missing user data", "train --data {d}/none.h5 --out {d}/out/a.h5", "does not exist"},
+      {"summarize: not HDF5", "summarize {d}/text.h5", "not an HDF5 file"},
+      {"summarize: truncated", "summarize {d}/truncated.h5", "truncated"},
+      {"summarize: not gradest's", "summarize {d}/plain.h5", "not a gradest file"},
+      {"summarize: other schema", "summarize {d}/future.h5", "schema version 99"},
+      {"merge: not gradest's", "merge {d}/run.h5 {d}/plain.h5 -o {d}/out/m.h5", "not a gradest file"},
+      {"merge: truncated", "merge {d}/run.h5 {d}/truncated.h5 -o {d}/out/m.h5", "truncated"},
+      {"merge: other schema", "merge {d}/run.h5 {d}/future.h5 -o {d}/out/m.h5", "schema version 99"},
+      {"variance: not gradest's", "variance --from {d}/plain.h5 --estimators reinforce --draws 10 --out {d}/out/v.h5", "gradest"},
+      {"variance: truncated", "variance --from {d}/truncated.h5 --estimators reinforce --draws 10 --out {d}/out/v.h5", "truncated"},
+      {"variance: other schema", "variance --from {d}/future.h5 --estimators reinforce --draws 10 --out {d}/out/v.h5", "schema version 99"},
+      {"rerun: not HDF5", "rerun {d}/text.h5", "not an HDF5 file"},
+      {"rerun: other schema", "rerun {d}/future.h5", "schema version 99"},
+      {"output exists", "x2 --repeats 10 --n 10 --out {d}/existing.h5", "exists; pass --force"},
+      {"output folder missing", "x2 --repeats 10 --n 10 --out {d}/nowhere/a.h5", "does not exist"},
+      {"disk full (file-size limit)", "x2 --repeats 10 --out {d}/out/a.h5", "disk full", "ulimit -f 4; "},
+      {"disk full during training", "train --data synthetic --synthetic-train 200 --synthetic-test 50 --latents 4 --steps 300 --batch 10 --eval-every 10 --quiet --out {d}/out/a.h5", "disk full", "ulimit -f 16; "},
+  };
+  const auto before = snapshot(f.dir);
+  for (const auto& c : cases) {
+    std::string args = c.args;
+    for (auto pos = args.find("{d}"); pos != std::string::npos; pos = args.find("{d}"))
+      args.replace(pos, 3, f.dir.string());
+    const fs::path err = f.dir.parent_path() / ("gradest-bad-input-" + std::to_string(::getpid()) + ".err");
+    const std::string command = std::string("(") + c.limit + GRADEST_BINARY + " " + args + ") > /dev/null 2> " + err.string();
+    const int status = std::system(command.c_str());
+    const int exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    const std::string message = slurp(err);
+    fs::remove(err);
+    INFO(c.what << ": gradest " << args << "\n  exit " << exit_code << ", stderr: " << message);
+    CHECK(exit_code != 0);
+    CHECK(exit_code != -1);
+    CHECK(message.find(c.message) != std::string::npos);
+    CHECK(std::count(message.begin(), message.end(), '\n') == 1);
+    CHECK(snapshot(f.dir) == before);
+  }
+}
+
+TEST_CASE("gradest rerun reproduces a recorded run bit for bit and reports a changed one", "[cli][rerun]") {
+  Fixture f;
+  const std::string binary = GRADEST_BINARY;
+  CHECK(std::system((binary + " rerun " + (f.dir / "run.h5").string() + " > /dev/null 2>&1").c_str()) == 0);
+  fs::copy_file(f.dir / "run.h5", f.dir / "changed.h5");
+  {
+    H5::H5File file((f.dir / "changed.h5").string(), H5F_ACC_RDWR);
+    H5::Group runs = file.openGroup("/runs");
+    H5::DataSet values = runs.openGroup(runs.getObjnameByIdx(0)).openDataSet("params/values");
+    std::vector<float> v(static_cast<std::size_t>(values.getSpace().getSimpleExtentNpoints()));
+    values.read(v.data(), H5::PredType::NATIVE_FLOAT);
+    v[0] = std::nextafter(v[0], 1e30f);  // one ulp
+    values.write(v.data(), H5::PredType::NATIVE_FLOAT);
+  }
+  const int status = std::system((binary + " rerun " + (f.dir / "changed.h5").string() + " > /dev/null 2>&1").c_str());
+  CHECK(WEXITSTATUS(status) == 1);
+}
