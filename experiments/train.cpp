@@ -918,20 +918,25 @@ TrainResult run_training(const TrainConfig& config, const data::DataSplits& data
 
   // Final full-test-set evaluation (when the trace used a subset).
   if (result.status == RunStatus::completed && config.final_eval_full) {
-    const Matrix full_test = config.eval_subset > 0 && config.eval_subset < data.test.size()
-                                 ? eval_matrix(data.test, data.test.size(), config, 1)
-                                 : eval_test;
-    Rng rng = Rng::stream(config.seed, {kEvalStream, stable_hash("final")});
-    const Evaluation final_eval = evaluate(*vae, full_test, config.iwae_samples, true, rng);
+    // When the trace already evaluated the whole test set at the last step, its row is the final one.
+    const bool subset = eval_test.rows() < data.test.size();
+    const Matrix full_test = subset ? eval_matrix(data.test, data.test.size(), config, 1) : Matrix();
+    Evaluation final_eval;
+    if (subset) {
+      Rng rng = Rng::stream(config.seed, {kEvalStream, stable_hash("final")});
+      final_eval = evaluate(*vae, full_test, config.iwae_samples, true, rng);
+    } else {
+      final_eval = {latest.test_elbo, latest.recon, latest.kl, latest.test_iwae, int(latest.active_units)};
+    }
     h5::write_attribute(run_group, "final_test_elbo", final_eval.elbo);
     h5::write_attribute(run_group, "final_test_iwae", final_eval.iwae);
     h5::write_attribute(run_group, "final_recon", final_eval.recon);
     h5::write_attribute(run_group, "final_kl", final_eval.kl);
     h5::write_attribute(run_group, "final_active_units", std::int64_t(final_eval.active_units));
-    h5::write_attribute(run_group, "final_test_examples", std::int64_t(full_test.rows()));
+    h5::write_attribute(run_group, "final_test_examples", std::int64_t(data.test.size()));
     result.has_final = true;
     result.final_eval = {final_eval.elbo, final_eval.iwae, final_eval.recon, final_eval.kl, final_eval.active_units,
-                         std::int64_t(full_test.rows())};
+                         std::int64_t(data.test.size())};
   }
 
   write_parameters(run_group, *vae);
