@@ -649,24 +649,6 @@ const std::uint64_t kEstimateStream = stable_hash("estimate");
 const std::uint64_t kEvalStream = stable_hash("eval");
 const std::uint64_t kEvalDataStream = stable_hash("eval-data");
 
-double kl_weight(const TrainConfig& c, std::int64_t step) {
-  if (step < c.warmup_steps) return 0.0;
-  const double u = double(step - c.warmup_steps);
-  const double remaining = double(std::max<std::int64_t>(1, c.steps - c.warmup_steps));
-  switch (c.annealing) {
-    case Annealing::none: return c.beta;
-    case Annealing::linear: {
-      const double length = c.anneal_steps > 0 ? double(c.anneal_steps) : remaining;
-      return c.beta_start + (c.beta - c.beta_start) * std::min(1.0, u / length);
-    }
-    case Annealing::cyclical: {
-      const double period = remaining / double(c.anneal_cycles);
-      const double position = std::fmod(u, period) / period;
-      return position < 0.5 ? c.beta_start + (c.beta - c.beta_start) * position / 0.5 : c.beta;
-    }
-  }
-  return c.beta;
-}
 
 void write_config_attributes(H5::Group& group, const TrainConfig& config) {
   for (const auto& key : config_keys()) {
@@ -726,6 +708,25 @@ Matrix eval_matrix(const data::Dataset& set, Index count, const TrainConfig& con
 }
 
 }  // namespace
+
+double kl_weight(const TrainConfig& c, std::int64_t step) {
+  if (step < c.warmup_steps) return 0.0;
+  const double u = double(step - c.warmup_steps);
+  const double remaining = double(std::max<std::int64_t>(1, c.steps - c.warmup_steps));
+  switch (c.annealing) {
+    case Annealing::none: return c.beta;
+    case Annealing::linear: {
+      const double length = c.anneal_steps > 0 ? double(c.anneal_steps) : remaining;
+      return c.beta_start + (c.beta - c.beta_start) * std::min(1.0, u / length);
+    }
+    case Annealing::cyclical: {
+      const double period = remaining / double(c.anneal_cycles);
+      const double position = std::fmod(u, period) / period;
+      return position < 0.5 ? c.beta_start + (c.beta - c.beta_start) * position / 0.5 : c.beta;
+    }
+  }
+  return c.beta;
+}
 
 TrainResult run_training(const TrainConfig& config, H5::Group& run_group, const TrainHooks& hooks) {
   const data::DataSplits data = load_data(config);

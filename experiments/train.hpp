@@ -172,6 +172,9 @@ H5::Group open_run(H5::H5File& file, const std::string& path, const std::string&
 std::unique_ptr<Vae> load_model(const H5::Group& run_group, TrainConfig* config_out = nullptr);
 
 // ---- the loop --------------------------------------------------------------------------------------
+// The KL weight beta_t of step t (0-based): warm-up, then constant, linear or cyclical (see above).
+double kl_weight(const TrainConfig& config, std::int64_t step);
+
 struct EvalRecord {
   std::int64_t step = 0;
   double train_elbo = std::numeric_limits<double>::quiet_NaN();
