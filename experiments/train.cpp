@@ -687,12 +687,14 @@ void flush(H5::Group& group) { H5Fflush(group.getId(), H5F_SCOPE_GLOBAL); }
 struct Trace {
   explicit Trace(H5::Group& run_group) : group(run_group.createGroup("trace")) {
     for (const char* name : {"step", "train_elbo", "test_elbo", "test_iwae", "recon", "kl", "active_units", "wall_time",
-                             "steps_per_second"})
+                             "steps_per_second", "baseline_loss", "baseline_explained_variance"})
       series.emplace_back(group, name);
   }
-  void append(const EvalRecord& r) {
+  // Estimator diagnostics (learned baselines): at the estimate of the last training step, NaN for
+  // estimators without a baseline.
+  void append(const EvalRecord& r, const EstimatorDiagnostics& d) {
     const double row[] = {double(r.step), r.train_elbo, r.test_elbo, r.test_iwae, r.recon, r.kl, r.active_units,
-                          r.wall_time, r.steps_per_second};
+                          r.wall_time, r.steps_per_second, d.baseline_loss, d.explained_variance};
     for (std::size_t i = 0; i < series.size(); ++i) series[i].append(row[i]);
   }
   H5::Group group;
@@ -822,7 +824,7 @@ TrainResult run_training(const TrainConfig& config, const data::DataSplits& data
                                               : std::numeric_limits<double>::quiet_NaN();
     steps_since_eval = 0;
     train_seconds_since_eval = 0;
-    trace.append(r);
+    trace.append(r, estimator->diagnostics());
     h5::write_attribute(run_group, "steps_completed", std::int64_t(step));
     flush(run_group);
     latest = r;

@@ -39,7 +39,8 @@
 //     seed, data_source, data_path, status ("running", "completed", "diverged", "interrupted"),
 //     steps_completed; and for synthetic data true_log_likelihood_train/test.
 //   trace/{step, train_elbo, test_elbo, test_iwae, recon, kl, active_units, wall_time,
-//     steps_per_second}: float64, one row per evaluation, flushed to disk after each.
+//     steps_per_second, baseline_loss, baseline_explained_variance}: float64, one row per evaluation,
+//     flushed to disk after each (the baseline columns: Estimator::diagnostics(), NaN without one).
 //   params/values: float32 flat parameter vector; params attributes input_dim, and per group
 //     <name>_offset, <name>_size; params/input_mean (float32, D) when centre_input.
 //   truth/values (synthetic data): the generating model's parameters.
