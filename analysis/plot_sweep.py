@@ -189,6 +189,7 @@ def plot_snr_k(args):
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
     colors = plt.cm.viridis
     found = False
+    rows = []  # (group, step, quantity, ks, mean, se, n) for --table
     for label, members in groups.items():
         # K -> probe label, from the attributes of variance/<label> (the same basket in every run).
         basket = {}
@@ -219,6 +220,7 @@ def plot_snr_k(args):
                 se = np.nanstd(values, axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.full_like(mean, np.nan)
                 name = f"step {step}" + ("" if len(groups) == 1 else f" {label}") + f" ({n} seeds)"
                 ax.errorbar(ks, mean, yerr=se if n > 1 else None, color=color, marker="o", capsize=3, label=name)
+                rows.append((label, step, quantity, ks, mean, se, n))
                 found = True
     if not found:
         fail(f"'{args.input}' has no basket of >= 2 sample sizes under /runs/<id>/variance; probe e.g. "
@@ -238,6 +240,16 @@ def plot_snr_k(args):
         ax.legend(fontsize=7)
     fig.suptitle(f"{args.input}: SNR of the IWAE gradient against K at fixed parameters")
     f.close()
+    if args.table:
+        ks = rows[0][3]
+        lines = ["| group | step | SNR of | seeds | " + " | ".join(f"K = {k}" for k in ks) + " |",
+                 "|---|---|---|---|" + "---|" * len(ks)]
+        for label, step, quantity, row_ks, mean, se, n in sorted(rows, key=lambda r: (r[2], r[0], r[1])):
+            cells = [f"{m:.3g} ± {e:.2g}" if np.isfinite(e) else f"{m:.3g}" for m, e in zip(mean, se)]
+            lines.append(f"| {label} | {step} | {quantity.replace('snr_', '')} | {n} | " + " | ".join(cells) + " |")
+        with open(args.table, "w") as out:
+            out.write("\n".join(lines) + "\n")
+        print(f"wrote {args.table}")
     save(fig, args.output)
 
 
@@ -251,6 +263,7 @@ def main(argv=None):
     parser.add_argument("-o", "--output", required=True, help="output image (PNG, PDF or SVG)")
     parser.add_argument("--by", help="comma list of configuration keys that group runs (default: the keys that vary, except seed)")
     parser.add_argument("--steps", help="snr-k: comma list of probe steps to draw (default: all)")
+    parser.add_argument("--table", help="snr-k: also write the plotted means +- standard errors as a markdown table")
     args = parser.parse_args(argv)
     if args.figure not in FIGURES:
         fail(f"unknown figure '{args.figure}'; allowed: {', '.join(FIGURES)}")
