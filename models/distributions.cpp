@@ -11,58 +11,69 @@ Matrix repeat_rows(const Matrix& m, int samples) {
   return out;
 }
 
+namespace {
+// sigmoid(l) elementwise, vectorised; saturates to exactly 0 or 1 without NaN.
+Matrix probabilities(const Matrix& logits) { return (Real(1) + (-logits.array()).exp()).inverse().matrix(); }
+}  // namespace
+
 void sample_node(const StochasticNode& node, int samples, Rng& rng, Matrix& z, Matrix& noise) {
   const Index B = node.batch(), k = node.dim();
   noise.resize(B * samples, k);
   z.resize(B * samples, k);
   if (node.kind == LatentKind::gaussian) {
     rng.fill_normal(noise);
-    for (int s = 0; s < samples; ++s) {
-      auto block = z.middleRows(s * B, B);
-      block = node.mean.array() + (node.log_var.array() * Real(0.5)).exp() * noise.middleRows(s * B, B).array();
-    }
+    const Matrix sd = (node.log_var.array() * Real(0.5)).exp().matrix();
+    for (int s = 0; s < samples; ++s)
+      z.middleRows(s * B, B) = (node.mean.array() + sd.array() * noise.middleRows(s * B, B).array()).matrix();
   } else {
     rng.fill_uniform(noise);
+    const Matrix p = probabilities(node.logits);
     for (int s = 0; s < samples; ++s)
-      for (Index j = 0; j < k; ++j)
-        for (Index b = 0; b < B; ++b)
-          z(s * B + b, j) = noise(s * B + b, j) < sigmoid(node.logits(b, j)) ? Real(1) : Real(0);
+      z.middleRows(s * B, B) = (noise.middleRows(s * B, B).array() < p.array()).cast<Real>().matrix();
   }
 }
 
 void log_prob(const StochasticNode& node, const Matrix& z, Vector& out) {
   const Index B = node.batch(), k = node.dim();
   assert(z.rows() % B == 0 && z.cols() == k);
-  out.setZero(z.rows());
-  const Real half_log_2pi = Real(0.5 * std::log(2.0 * std::numbers::pi));
-  for (Index j = 0; j < k; ++j)
-    for (Index r = 0; r < z.rows(); ++r) {
-      const Index b = r % B;
-      if (node.kind == LatentKind::gaussian) {
-        const Real d = z(r, j) - node.mean(b, j);
-        out(r) -= half_log_2pi + Real(0.5) * node.log_var(b, j) + Real(0.5) * d * d * std::exp(-node.log_var(b, j));
-      } else {
-        const Real l = node.logits(b, j);
-        out(r) += z(r, j) * log_sigmoid(l) + (Real(1) - z(r, j)) * log_sigmoid(-l);
-      }
+  (void)k;
+  out.resize(z.rows());
+  const Index samples = z.rows() / B;
+  if (node.kind == LatentKind::gaussian) {
+    const Real log_2pi = Real(std::log(2.0 * std::numbers::pi));
+    const Matrix inv_var = (-node.log_var.array()).exp().matrix();
+    const Matrix constant = (node.log_var.array() + log_2pi).matrix();
+    for (Index s = 0; s < samples; ++s) {
+      const auto d = z.middleRows(s * B, B).array() - node.mean.array();
+      out.segment(s * B, B) = Real(-0.5) * (constant.array() + d * d * inv_var.array()).rowwise().sum().matrix();
     }
+  } else {
+    // z log sigmoid(l) + (1 - z) log sigmoid(-l) = z l - softplus(l)
+    const Matrix softplus_l =
+        (node.logits.array().max(Real(0)) + (-node.logits.array().abs()).exp().log1p()).matrix();
+    for (Index s = 0; s < samples; ++s)
+      out.segment(s * B, B) =
+          (z.middleRows(s * B, B).array() * node.logits.array() - softplus_l.array()).rowwise().sum().matrix();
+  }
 }
 
 void accumulate_score(const StochasticNode& node, const Matrix& z, const Vector& weight, NodeGradient& grad) {
-  const Index B = node.batch(), k = node.dim();
+  const Index B = node.batch();
   assert(z.rows() == weight.size() && z.rows() % B == 0);
-  for (Index j = 0; j < k; ++j)
-    for (Index r = 0; r < z.rows(); ++r) {
-      const Index b = r % B;
-      if (node.kind == LatentKind::gaussian) {
-        const Real inv_var = std::exp(-node.log_var(b, j));
-        const Real d = z(r, j) - node.mean(b, j);
-        grad.d_mean(b, j) += weight(r) * d * inv_var;
-        grad.d_log_var(b, j) += weight(r) * Real(0.5) * (d * d * inv_var - Real(1));
-      } else {
-        grad.d_logits(b, j) += weight(r) * (z(r, j) - sigmoid(node.logits(b, j)));
-      }
+  const Index samples = z.rows() / B;
+  if (node.kind == LatentKind::gaussian) {
+    const Matrix inv_var = (-node.log_var.array()).exp().matrix();
+    for (Index s = 0; s < samples; ++s) {
+      const auto w = weight.segment(s * B, B).array();
+      const auto d = (z.middleRows(s * B, B).array() - node.mean.array()) * inv_var.array();
+      grad.d_mean.array() += d.colwise() * w;
+      grad.d_log_var.array() += (Real(0.5) * (d * (z.middleRows(s * B, B).array() - node.mean.array()) - Real(1))).colwise() * w;
     }
+  } else {
+    const Matrix p = probabilities(node.logits);
+    for (Index s = 0; s < samples; ++s)
+      grad.d_logits.array() += (z.middleRows(s * B, B).array() - p.array()).colwise() * weight.segment(s * B, B).array();
+  }
 }
 
 void accumulate_reparam(const StochasticNode& node, const Matrix& dz, const Matrix& eps, NodeGradient& grad) {

@@ -1,0 +1,27 @@
+// libFuzzer target: the sweep config parser and grid expansion (experiments/sweep.hpp) and the
+// training configuration's key = value reader (experiments/train.hpp parse_config_text) on
+// arbitrary text. Any input must parse or give a cli::UsageError, never a crash.
+#include <cstdint>
+#include <string>
+
+#include "experiments/cli.hpp"
+#include "experiments/sweep.hpp"
+#include "experiments/train.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  try {
+    const auto spec = gradest::sweep::parse_config(text, "fuzz.ini");
+    std::size_t grid = 1;
+    for (const auto& [key, values] : spec.keys) grid *= values.size() > 0 ? values.size() : 1;
+    if (grid <= 10000) (void)gradest::sweep::expand(spec);
+  } catch (const gradest::cli::UsageError&) {
+  }
+  try {
+    auto config = gradest::train::parse_config_text(text);
+    std::string error;
+    if (config.valid(&error)) config.resolve();
+  } catch (const gradest::cli::UsageError&) {
+  }
+  return 0;
+}
