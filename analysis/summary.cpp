@@ -80,6 +80,30 @@ std::vector<RunRecord> read_runs(const H5::H5File& file) {
       if (attr.getName() == "config") continue;
       record.config[attr.getName()] = attribute_text(attr);
     }
+    // The run's configuration keys (as `gradest train` names them), from its "key = value" lines;
+    // these, not the outcome attributes (final_*, seconds, status), are what runs are grouped by.
+    if (run.attrExists("config")) {
+      H5::Attribute attr = run.openAttribute("config");
+      std::string text;
+      attr.read(attr.getStrType(), text);
+      std::size_t start = 0;
+      while (start < text.size()) {
+        std::size_t end = text.find('\n', start);
+        if (end == std::string::npos) end = text.size();
+        const std::string line = text.substr(start, end - start);
+        if (const auto eq = line.find('='); eq != std::string::npos) {
+          auto trim = [](std::string v) {
+            v.erase(0, v.find_first_not_of(" \t"));
+            v.erase(v.find_last_not_of(" \t") + 1);
+            return v;
+          };
+          const std::string key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
+          record.settings[key] = value;
+          record.config[key] = value;
+        }
+        start = end + 1;
+      }
+    }
     for (const auto& name : metric_names()) record.metrics[name] = kNaN;
     if (run.nameExists("trace")) {
       H5::Group trace = run.openGroup("trace");

@@ -11,7 +11,9 @@ namespace gradest::analysis {
 
 struct RunRecord {
   std::string id;
-  std::map<std::string, std::string> config;  // every string/number attribute of the run group, as text
+  std::map<std::string, std::string> config;    // every string/number attribute of the run group, as text,
+                                                // and every configuration key
+  std::map<std::string, std::string> settings;  // the configuration keys only (from the `config` lines)
   std::map<std::string, double> metrics;      // final_test_elbo, best_test_elbo, ..., NaN if absent
 };
 

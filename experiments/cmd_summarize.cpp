@@ -44,14 +44,13 @@ int run_summarize(const std::vector<std::string>& args, const Context&) {
       }
     }
   } else {
-    static const std::set<std::string> never = {"seed", "run_id", "status", "steps_completed", "date_utc",
-                                                "git_commit", "gradest_version", "command_line", "data_path",
-                                                "diverged_step", "divergence_reason"};
-    for (const auto& [key, value] : runs.front().config) {
-      if (never.count(key)) continue;
+    // Default: the configuration keys that vary across runs, except the seed (runs of one group
+    // differ only by seed; outcome attributes such as seconds or final_* never define groups).
+    for (const auto& [key, value] : runs.front().settings) {
+      if (key == "seed") continue;
       for (const auto& run : runs) {
-        auto it = run.config.find(key);
-        if (it == run.config.end() || it->second != value) {
+        auto it = run.settings.find(key);
+        if (it == run.settings.end() || it->second != value) {
           by.push_back(key);
           break;
         }

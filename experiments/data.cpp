@@ -159,8 +159,18 @@ Dataset read_idx_images(const std::string& path) {
   if (n == 0 || rows == 0 || cols == 0 || rows > 4096 || cols > 4096 || n > (1u << 26))
     fashion_error(path, fmt::format("implausible IDX dimensions {} x {} x {}", n, rows, cols));
   const Index d = Index(rows) * Index(cols);
-  std::vector<std::uint8_t> bytes(std::size_t(n) * std::size_t(d));
-  read_exact(file, path, bytes.data(), bytes.size());
+  const std::size_t total = std::size_t(n) * std::size_t(d);
+  if (total > (std::size_t(1) << 31))
+    fashion_error(path, fmt::format("IDX dimensions {} x {} x {} exceed 2 GiB of pixels", n, rows, cols));
+  // Grow as the data arrive, so a header that claims more than the file holds is reported as
+  // truncated without first allocating what it claims.
+  std::vector<std::uint8_t> bytes;
+  constexpr std::size_t kChunk = std::size_t(1) << 22;
+  while (bytes.size() < total) {
+    const std::size_t offset = bytes.size();
+    bytes.resize(offset + std::min(kChunk, total - offset));
+    read_exact(file, path, bytes.data() + offset, bytes.size() - offset);
+  }
   unsigned char extra;
   if (gzread(file.handle, &extra, 1) != 0) fashion_error(path, "trailing data after the images");
   return Dataset::from_bytes(Index(n), d, std::move(bytes));
