@@ -110,6 +110,11 @@ std::int64_t to_int(std::string_view s, std::string_view option) {
 }
 }  // namespace
 
+namespace {
+// Lists and ranges longer than this are refused (a typo such as 1..2000000000 would exhaust memory).
+constexpr std::int64_t kMaxListValues = 100000;
+}  // namespace
+
 std::vector<double> parse_real_list(std::string_view text, std::string_view option) {
   std::vector<double> out;
   for (const auto& item : split(text, ',')) {
@@ -119,7 +124,8 @@ std::vector<double> parse_real_list(std::string_view text, std::string_view opti
     } else if (parts.size() == 3) {
       const double a = to_real(parts[0], option), b = to_real(parts[1], option);
       const std::int64_t n = to_int(parts[2], option);
-      if (n < 1) throw UsageError(fmt::format("option '--{}': range '{}' needs a count >= 1", option, item));
+      if (n < 1 || n > kMaxListValues)
+        throw UsageError(fmt::format("option '--{}': range '{}' needs a count from 1 to {}", option, item, kMaxListValues));
       for (std::int64_t i = 0; i < n; ++i) out.push_back(n == 1 ? a : a + (b - a) * double(i) / double(n - 1));
     } else {
       throw UsageError(fmt::format("option '--{}': '{}' is not a number or a range 'start:stop:count'", option, item));
@@ -137,6 +143,8 @@ std::vector<std::int64_t> parse_int_list(std::string_view text, std::string_view
     } else {
       const std::int64_t a = to_int(trim(item.substr(0, dots)), option), b = to_int(trim(item.substr(dots + 2)), option);
       if (b < a) throw UsageError(fmt::format("option '--{}': range '{}' is empty", option, item));
+      if (b - a >= kMaxListValues)
+        throw UsageError(fmt::format("option '--{}': range '{}' has more than {} values", option, item, kMaxListValues));
       for (std::int64_t i = a; i <= b; ++i) out.push_back(i);
     }
   }

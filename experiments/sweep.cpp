@@ -102,6 +102,9 @@ SweepSpec parse_config(const std::string& text, const std::string& source) {
     for (const auto& [key, value] : rule)
       if (!seen.count(key)) throw UsageError(fmt::format("{}: exclude names key '{}', which the config does not set", source, key));
   if (spec.keys.empty()) throw UsageError(fmt::format("{}: no training keys; the grid is empty", source));
+  double grid = 1;
+  for (const auto& [key, values] : spec.keys) grid *= double(values.size());
+  if (grid > 100000) throw UsageError(fmt::format("{}: the grid has {:.0f} runs; at most 100000 are allowed", source, grid));
   return spec;
 }
 

@@ -50,6 +50,9 @@ TEST_CASE("bad sweep configs are refused with the key named", "[sweep]") {
   CHECK(message("[train]\nout = x.h5\n").find("set by the sweep") != std::string::npos);
   CHECK(message("[train]\nseed = 1\nseed = 2\n").find("twice") != std::string::npos);
   CHECK(message("this is not ini\n").find("malformed") != std::string::npos);
+  // Found by fuzz_config: a huge range must be refused, not expanded.
+  CHECK(message("[train]\nseed = 1..2072820728\n").find("more than 100000 values") != std::string::npos);
+  CHECK(message("[train]\na = 1..400\nb = 1..400\n").find("at most 100000") != std::string::npos);
 }
 
 TEST_CASE("shards partition the grid, from the flag or the cluster's variables", "[sweep]") {
