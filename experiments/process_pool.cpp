@@ -43,7 +43,7 @@ bool run_jobs(const std::vector<Job>& jobs, int max_parallel, const std::functio
   std::size_t next = 0;
   bool forwarded = false;
   auto last_tick = clock::now();
-  while (next < jobs.size() || !running.empty()) {
+  while ((next < jobs.size() && !interrupted()) || !running.empty()) {
     if (interrupted() && !forwarded) {
       for (const auto& [pid, r] : running) kill(pid, SIGINT);
       forwarded = true;
@@ -93,7 +93,7 @@ bool run_jobs(const std::vector<Job>& jobs, int max_parallel, const std::functio
       last_tick = clock::now();
     }
   }
-  return !(interrupted() && next < jobs.size()) && !interrupted();
+  return !interrupted();
 }
 
 }  // namespace gradest::sweep
