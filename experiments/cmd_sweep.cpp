@@ -175,7 +175,8 @@ int run_sweep(const std::vector<std::string>& args, const Context& context) {
         if (tty) std::cout << "\r\033[K";
         std::cout << fmt::format("{} {} {} ({}){}\n", ok ? "done  " : "FAILED", todo_runs[j]->id, todo_runs[j]->label(),
                                  format_duration(result.seconds),
-                                 ok ? "" : fmt::format(": exit {}, see {}", result.exit_status, todo[j].log_path));
+                                 ok ? "" : fmt::format(": exit {}, see {}", result.exit_status, todo[j].log_path))
+                  << std::flush;
         if (tty) std::cout << status_line() << std::flush;
       },
       [&] {
