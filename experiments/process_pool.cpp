@@ -62,11 +62,9 @@ bool run_jobs(const std::vector<Job>& jobs, int max_parallel, const std::functio
       posix_spawn_file_actions_adddup2(&actions, 1, 2);
       posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
       pid_t pid = 0;
-      char exe[4096];
-      const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-      if (n <= 0) throw std::runtime_error("cannot find this executable (/proc/self/exe)");
-      exe[n] = '\0';
-      const int rc = posix_spawn(&pid, exe, &actions, nullptr, argv.data(), environ);
+      // The child execs its parent's own image through /proc/self/exe, which works even when the
+      // binary on disk was replaced (rebuilt) while the sweep runs.
+      const int rc = posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv.data(), environ);
       posix_spawn_file_actions_destroy(&actions);
       if (rc != 0) throw std::runtime_error(std::string("cannot start a run: ") + std::strerror(rc));
       running[pid] = Running{next, clock::now()};
@@ -114,12 +112,8 @@ Captured run_and_capture(const std::vector<std::string>& args) {
   posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
   posix_spawn_file_actions_addclose(&actions, fds[0]);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  char exe[4096];
-  const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0) throw std::runtime_error("cannot find this executable (/proc/self/exe)");
-  exe[n] = '\0';
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, exe, &actions, nullptr, argv.data(), environ);
+  const int rc = posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   close(fds[1]);
   if (rc != 0) {
