@@ -15,11 +15,11 @@ int run_list(const std::vector<std::string>& args, const Context&) {
     print_help("list", "", options);
     return 0;
   }
-  std::cout << fmt::format("{:<18} {:<9} {:<9} {:<15} {:<8} {:<6} {}\n", "estimator", "gaussian", "bernoulli",
+  std::cout << fmt::format("{:<24} {:<9} {:<9} {:<15} {:<8} {:<6} {}\n", "estimator", "gaussian", "bernoulli",
                            "objective", "bias", "cost", "summary");
   for (const auto& entry : estimator_registry()) {
     const auto& info = *entry.info;
-    std::cout << fmt::format("{:<18} {:<9} {:<9} {:<15} {:<8} {:<6} {}\n", info.name, info.gaussian ? "yes" : "-",
+    std::cout << fmt::format("{:<24} {:<9} {:<9} {:<15} {:<8} {:<6} {}\n", info.name, info.gaussian ? "yes" : "-",
                              info.bernoulli ? "yes" : "-", to_string(info.target),
                              info.unbiased ? "unbiased" : "BIASED", info.cost, info.summary);
   }
