@@ -268,8 +268,9 @@ class DestructorMessageFilter : public std::streambuf {
 }  // namespace
 
 void silence_hdf5_destructor_messages() {
-  static DestructorMessageFilter filter(std::cerr.rdbuf());
-  std::cerr.rdbuf(&filter);
+  // Never destroyed: std::cerr is flushed by the runtime after static objects are destroyed.
+  static auto* filter = new DestructorMessageFilter(std::cerr.rdbuf());
+  std::cerr.rdbuf(filter);
   std::cerr.setf(std::ios::unitbuf);
 }
 
