@@ -14,7 +14,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto spec = gradest::sweep::parse_config(text, "fuzz.ini");
     std::size_t grid = 1;
     for (const auto& [key, values] : spec.keys) grid *= values.size() > 0 ? values.size() : 1;
-    if (grid <= 10000) (void)gradest::sweep::expand(spec);
+    // Invariant: every expanded run sets every key once, with grid indices 0, 1, 2, ...
+    if (grid <= 10000) {
+      const auto runs = gradest::sweep::expand(spec);
+      for (std::size_t i = 0; i < runs.size(); ++i)
+        if (runs[i].index != i || runs[i].settings.size() != spec.keys.size()) __builtin_trap();
+    }
   } catch (const gradest::cli::UsageError&) {
   }
   try {

@@ -17,7 +17,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   try {
     const auto images = gradest::data::read_idx_images(path);
-    if (images.size() > 0) (void)images.value(images.size() - 1, images.dim() - 1);
+    // Invariants of an accepted file: non-empty, and every pixel an intensity in [0, 1].
+    if (images.size() < 1 || images.dim() < 1) __builtin_trap();
+    const auto last = images.value(images.size() - 1, images.dim() - 1);
+    if (!(last >= 0 && last <= 1)) __builtin_trap();
   } catch (const gradest::cli::UsageError&) {
   }
   return 0;
