@@ -67,10 +67,12 @@ void OutputFile::abandon() {
       file_->close();
     } catch (...) {
     }
+    file_.reset();
   } else if (file_) {
+    // Deliberately leaked: destroying the handle would make HDF5 close it and crash.
     g_unclosable_file = true;
+    (void)file_.release();
   }
-  (void)file_.release();
   std::remove(partial_.c_str());
 }
 
