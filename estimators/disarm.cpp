@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "estimators/monte_carlo.hpp"
 #include "models/distributions.hpp"
 
 namespace gradest {
@@ -22,18 +23,8 @@ const EstimatorInfo Disarm::kInfo{
 void Disarm::estimate(const StochasticNode& node, Objective& objective, Rng& rng, NodeGradient& grad) {
   const int S = options_.samples;
   const Index B = node.batch(), k = node.dim(), rows = Index(S) * B;
-  u_.resize(rows, k);
-  rng.fill_uniform(u_);
-  z_.resize(2 * rows, k);  // rows [0, SB): b, rows [SB, 2SB): b~
-  for (Index j = 0; j < k; ++j)
-    for (Index r = 0; r < rows; ++r) {
-      const Real p = sigmoid(node.logits(r % B, j));
-      z_(r, j) = u_(r, j) < p ? Real(1) : Real(0);
-      z_(rows + r, j) = Real(1) - u_(r, j) < p ? Real(1) : Real(0);
-    }
-  objective.evaluate(0, z_, value_);
-  weight_.setConstant(2 * rows, Real(1) / Real(2 * S));
-  objective.backward(0, weight_, nullptr);
+  draw_antithetic_pairs(node, S, rng, u_, z_);  // rows [0, SB): b, rows [SB, 2SB): b~
+  evaluate_with_plain_gradient(objective, z_, 2 * S, value_, weight_, nullptr);
   for (Index j = 0; j < k; ++j)
     for (Index r = 0; r < rows; ++r) {
       const Real b = z_(r, j), b_anti = z_(rows + r, j);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "estimators/monte_carlo.hpp"
 #include "models/distributions.hpp"
 
 namespace gradest {
@@ -34,9 +35,7 @@ void GumbelSoftmax::estimate(const StochasticNode& node, Objective& objective, R
       const double logistic = std::log(double(u_(r, j))) - std::log1p(-double(u_(r, j)));
       z_(r, j) = Real(sigmoid((double(node.logits(r % B, j)) + logistic) / tau));
     }
-  objective.evaluate(0, z_, value_);
-  weight_.setConstant(rows, Real(1) / Real(S));
-  objective.backward(0, weight_, &dz_);
+  evaluate_with_plain_gradient(objective, z_, S, value_, weight_, &dz_);
   for (Index j = 0; j < k; ++j)
     for (Index r = 0; r < rows; ++r) grad.d_logits(r % B, j) += dz_(r, j) * z_(r, j) * (Real(1) - z_(r, j)) / Real(tau);
 }

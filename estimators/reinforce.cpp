@@ -19,11 +19,10 @@ const EstimatorInfo Reinforce::kInfo{
 
 void Reinforce::estimate(const StochasticNode& node, Objective& objective, Rng& rng, NodeGradient& grad) {
   const int S = options_.samples;
-  sample_node(node, S, rng, z_, noise_);
-  objective.evaluate(0, z_, value_);
-  weight_.setConstant(z_.rows(), Real(1) / Real(S));
-  objective.backward(0, weight_, nullptr);
-  accumulate_score(node, z_, value_ * (Real(1) / Real(S)), grad);
+  ScoreSamples& s = samples_;
+  s.draw(node, objective, S, rng);
+  s.weight = s.value * (Real(1) / Real(S));
+  accumulate_score(node, s.z, s.weight, grad);
 }
 
 }  // namespace gradest

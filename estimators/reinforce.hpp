@@ -6,7 +6,7 @@
 // Latents:  Gaussian and Bernoulli; f need not be differentiable.
 // Cost:     S samples, S objective evaluations per data point.
 // Options:  samples S (default 1).
-#include "estimators/estimator.hpp"
+#include "estimators/monte_carlo.hpp"
 
 namespace gradest {
 
@@ -18,8 +18,7 @@ class Reinforce final : public Estimator {
   void estimate(const StochasticNode& node, Objective& objective, Rng& rng, NodeGradient& grad) override;
 
  private:
-  Matrix z_, noise_;
-  Vector value_, weight_;
+  ScoreSamples samples_;
 };
 
 }  // namespace gradest

@@ -21,24 +21,23 @@ const EstimatorInfo ReinforceMA::kInfo{
 
 void ReinforceMA::estimate(const StochasticNode& node, Objective& objective, Rng& rng, NodeGradient& grad) {
   const int S = options_.samples;
-  sample_node(node, S, rng, z_, noise_);
-  objective.evaluate(0, z_, value_);
-  weight_.setConstant(z_.rows(), Real(1) / Real(S));
-  objective.backward(0, weight_, nullptr);
+  ScoreSamples& s = samples_;
+  s.draw(node, objective, S, rng);
+  const Vector& value = s.value;
   double sum = 0, sum_sq = 0, sum_centred_sq = 0;
-  for (Index r = 0; r < value_.size(); ++r) {
-    const double f = value_(r);
+  for (Index r = 0; r < value.size(); ++r) {
+    const double f = value(r);
     sum += f;
     sum_sq += f * f;
     sum_centred_sq += (f - baseline_) * (f - baseline_);
   }
-  const double n = double(value_.size());
+  const double n = double(value.size());
   last_mean_ = sum / n;
   last_second_moment_ = sum_centred_sq / n;
   last_variance_ = sum_sq / n - last_mean_ * last_mean_;
   have_last_ = true;
-  weight_ = (value_.array() - Real(baseline_)) * (Real(1) / Real(S));
-  accumulate_score(node, z_, weight_, grad);
+  s.weight = (value.array() - Real(baseline_)) * (Real(1) / Real(S));
+  accumulate_score(node, s.z, s.weight, grad);
 }
 
 void ReinforceMA::learn(Rng&) {

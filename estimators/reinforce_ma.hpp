@@ -13,7 +13,7 @@
 // Diagnostics: baseline_loss = mean of (f - c)^2 over the last estimate's rows; explained_variance =
 //           1 - Var(f - c)/Var(f), which is 0 for a constant baseline (it lowers the second moment
 //           of the signal, not its spread across rows).
-#include "estimators/estimator.hpp"
+#include "estimators/monte_carlo.hpp"
 
 namespace gradest {
 
@@ -34,8 +34,7 @@ class ReinforceMA final : public Estimator {
   double last_mean_ = 0.0, last_second_moment_ = 0.0;  // of f, and of (f - c)^2, over the last estimate
   double last_variance_ = 0.0;
   bool have_last_ = false;
-  Matrix z_, noise_;
-  Vector value_, weight_;
+  ScoreSamples samples_;
 };
 
 }  // namespace gradest

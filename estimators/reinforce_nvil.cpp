@@ -68,20 +68,19 @@ Vector ReinforceNvil::baseline_of(const Matrix& x) {
 void ReinforceNvil::estimate(const StochasticNode& node, Objective& objective, Rng& rng, NodeGradient& grad) {
   const int S = options_.samples;
   const Index B = node.batch();
-  sample_node(node, S, rng, z_, noise_);
-  objective.evaluate(0, z_, value_);
-  weight_.setConstant(z_.rows(), Real(1) / Real(S));
-  objective.backward(0, weight_, nullptr);
+  ScoreSamples& s = samples_;
+  s.draw(node, objective, S, rng);
+  const Vector& value = s.value;
   baseline_inputs(objective.inputs(), B, inputs_);  // kept for learn()
   last_baseline_ = baseline_of(inputs_);
   double sum = 0, sum_sq = 0, res_sum = 0, res_sq = 0;
-  for (Index r = 0; r < value_.size(); ++r) {
-    const double f = value_(r), residual = f - double(last_baseline_(r % B));
+  for (Index r = 0; r < value.size(); ++r) {
+    const double f = value(r), residual = f - double(last_baseline_(r % B));
     sum += f, sum_sq += f * f, res_sum += residual, res_sq += residual * residual;
-    weight_(r) = Real(residual / S);
+    s.weight(r) = Real(residual / S);
   }
-  accumulate_score(node, z_, weight_, grad);
-  const double n = double(value_.size());
+  accumulate_score(node, s.z, s.weight, grad);
+  const double n = double(value.size());
   const double variance = sum_sq / n - (sum / n) * (sum / n);
   const double residual_variance = res_sq / n - (res_sum / n) * (res_sum / n);
   last_loss_ = res_sq / n;
@@ -91,8 +90,9 @@ void ReinforceNvil::estimate(const StochasticNode& node, Objective& objective, R
 
 void ReinforceNvil::learn(Rng& rng) {
   if (!have_last_) return;
+  const Vector& value = samples_.value;
   const Index B = inputs_.rows();
-  const int S = int(value_.size() / B);
+  const int S = int(value.size() / B);
   if (!learned_) {
     learned_ = std::make_unique<Learned>();
     learned_->network = std::make_unique<Network>(learned_->params, "baseline", int(inputs_.cols()), 1,
@@ -107,12 +107,12 @@ void ReinforceNvil::learn(Rng& rng) {
   const bool first = learned_->optimizer->steps() == 0;
   const double decay = options_.baseline_decay;
   double batch_mean = 0;
-  for (Index r = 0; r < value_.size(); ++r) batch_mean += value_(r);
-  batch_mean /= double(value_.size());
+  for (Index r = 0; r < value.size(); ++r) batch_mean += value(r);
+  batch_mean /= double(value.size());
   const double centre = options_.baseline_centre ? (first ? batch_mean : mean_) : 0.0;
   double batch_second = 0;
-  for (Index r = 0; r < value_.size(); ++r) batch_second += (value_(r) - centre) * (value_(r) - centre);
-  batch_second /= double(value_.size());
+  for (Index r = 0; r < value.size(); ++r) batch_second += (value(r) - centre) * (value(r) - centre);
+  batch_second /= double(value.size());
   if (options_.baseline_centre) mean_ = first ? batch_mean : decay * mean_ + (1 - decay) * batch_mean;
   second_moment_ = first ? batch_second : decay * second_moment_ + (1 - decay) * batch_second;
   scale_ = options_.baseline_normalise ? std::max(1.0, std::sqrt(second_moment_)) : 1.0;
@@ -121,7 +121,7 @@ void ReinforceNvil::learn(Rng& rng) {
   d_out_.resize(B, 1);
   for (Index b = 0; b < B; ++b) {
     double target = 0;
-    for (int s = 0; s < S; ++s) target += (value_(s * B + b) - mean_) / scale_;
+    for (int s = 0; s < S; ++s) target += (value(s * B + b) - mean_) / scale_;
     target /= S;
     d_out_(b, 0) = Real(-2.0 * (double(c_out_(b, 0)) - target) / double(B));
   }

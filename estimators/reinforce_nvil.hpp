@@ -30,7 +30,7 @@
 //           (f - b(x))^2 (nats^2); explained_variance = 1 - Var(f - b(x)) / Var(f) over the S*B rows.
 #include <memory>
 
-#include "estimators/estimator.hpp"
+#include "estimators/monte_carlo.hpp"
 
 namespace gradest {
 
@@ -61,8 +61,9 @@ class ReinforceNvil final : public Estimator {
   bool have_last_ = false;         // an estimate not yet learned from
   bool have_diagnostics_ = false;
   double last_loss_ = 0.0, last_explained_ = 0.0;
-  Matrix z_, noise_, inputs_, c_out_, d_out_;
-  Vector value_, weight_, last_baseline_;
+  ScoreSamples samples_;
+  Matrix inputs_, c_out_, d_out_;
+  Vector last_baseline_;
 };
 
 }  // namespace gradest

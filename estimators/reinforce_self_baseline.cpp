@@ -19,18 +19,10 @@ const EstimatorInfo ReinforceSelfBaseline::kInfo{
 
 void ReinforceSelfBaseline::estimate(const StochasticNode& node, Objective& objective, Rng& rng, NodeGradient& grad) {
   const int S = options_.samples;
-  const Index B = node.batch();
-  sample_node(node, S, rng, z_, noise_);
-  objective.evaluate(0, z_, value_);
-  weight_.setConstant(z_.rows(), Real(1) / Real(S));
-  objective.backward(0, weight_, nullptr);
-  for (Index b = 0; b < B; ++b) {
-    double mean = 0;
-    for (int s = 0; s < S; ++s) mean += value_(s * B + b);
-    mean /= S;
-    for (int s = 0; s < S; ++s) weight_(s * B + b) = Real((value_(s * B + b) - mean) / S);
-  }
-  accumulate_score(node, z_, weight_, grad);
+  ScoreSamples& s = samples_;
+  s.draw(node, objective, S, rng);
+  s.centre_per_point(node.batch(), S);
+  accumulate_score(node, s.z, s.weight, grad);
 }
 
 }  // namespace gradest

@@ -9,7 +9,7 @@
 // Latents:  Gaussian and Bernoulli.
 // Cost:     S samples, S objective evaluations per data point; S >= 2.
 // Options:  samples S.
-#include "estimators/estimator.hpp"
+#include "estimators/monte_carlo.hpp"
 
 namespace gradest {
 
@@ -21,8 +21,7 @@ class ReinforceSelfBaseline final : public Estimator {
   void estimate(const StochasticNode& node, Objective& objective, Rng& rng, NodeGradient& grad) override;
 
  private:
-  Matrix z_, noise_;
-  Vector value_, weight_;
+  ScoreSamples samples_;
 };
 
 }  // namespace gradest

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "estimators/monte_carlo.hpp"
 #include "models/distributions.hpp"
 
 namespace gradest {
@@ -25,9 +26,7 @@ void StraightThrough::estimate(const StochasticNode& node, Objective& objective,
   const int S = options_.samples;
   const Index B = node.batch(), k = node.dim();
   sample_node(node, S, rng, z_, noise_);
-  objective.evaluate(0, z_, value_);
-  weight_.setConstant(z_.rows(), Real(1) / Real(S));
-  objective.backward(0, weight_, &dz_);
+  evaluate_with_plain_gradient(objective, z_, S, value_, weight_, &dz_);
   for (Index j = 0; j < k; ++j)
     for (Index r = 0; r < z_.rows(); ++r) {
       const Real p = sigmoid(node.logits(r % B, j));
