@@ -15,6 +15,7 @@
 #include <iostream>
 #include <thread>
 
+#include "estimators/estimator.hpp"
 #include "experiments/commands.hpp"
 #include "experiments/probe.hpp"
 #include "experiments/process_pool.hpp"
@@ -57,14 +58,23 @@ const BenchModel& find_model(const std::string& name) {
 }
 
 // FLOPs of one step's dense products: forward 2*n*in*out; backward 2*n*in*out for the weight
-// gradient and, except for the first encoder layer, 2*n*in*out for the input gradient.
+// gradient and 2*n*in*out for the input gradient, which the first encoder layer never needs and
+// the first decoder layer needs only for estimators that use df/dz (pathwise; not the score
+// function on Bernoulli latents).
 double step_flops(const BenchModel& m) {
   double flops = 0;
   for (std::size_t i = 0; i < m.encoder.size(); ++i) {
     const double unit = 2.0 * m.batch * m.encoder[i].first * m.encoder[i].second;
     flops += unit * (i == 0 ? 2 : 3);
   }
-  for (const auto& [in, out] : m.decoder) flops += 3 * 2.0 * m.batch * m.samples * in * out;
+  std::string estimator;
+  for (const auto& [key, value] : m.settings)
+    if (key == "estimator") estimator = value;
+  const bool needs_dz = find_estimator(estimator)->info->needs_dz;
+  for (std::size_t i = 0; i < m.decoder.size(); ++i) {
+    const double unit = 2.0 * m.batch * m.samples * m.decoder[i].first * m.decoder[i].second;
+    flops += unit * (i > 0 || needs_dz ? 3 : 2);
+  }
   return flops;
 }
 
@@ -128,6 +138,34 @@ double gemm_gflops() {
   return 2.0 * n * n * n * reps / elapsed / 1e9 + 0 * c(0, 0);
 }
 
+// GFLOP/s of multiply-adds on registers only (12 independent chains of 16 lanes, no memory
+// traffic): the arithmetic ceiling of one core in Real precision, against which the GEMM rate and
+// the step's rate can be read.
+double fma_peak_gflops() {
+  constexpr int kChains = 12, kLanes = 16;
+  alignas(64) Real acc[kChains][kLanes];
+  for (int i = 0; i < kChains; ++i)
+    for (int j = 0; j < kLanes; ++j) acc[i][j] = Real(0.001) * Real(i + j);
+  volatile Real a_in = Real(0.999999), b_in = Real(1e-7);
+  const Real a = a_in, b = b_in;
+  const auto start = std::chrono::steady_clock::now();
+  std::int64_t iterations = 0;
+  double elapsed = 0;
+  do {
+    for (int k = 0; k < 100000; ++k)
+      for (int i = 0; i < kChains; ++i)
+        for (int j = 0; j < kLanes; ++j) acc[i][j] = acc[i][j] * a + b;
+    iterations += 100000;
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  } while (elapsed < 0.5);
+  Real sink = 0;
+  for (int i = 0; i < kChains; ++i)
+    for (int j = 0; j < kLanes; ++j) sink += acc[i][j];
+  volatile Real keep = sink;
+  (void)keep;
+  return 2.0 * kChains * kLanes * double(iterations) / elapsed / 1e9;
+}
+
 double probe_draws_per_second(int draws) {
   const BenchModel& m = find_model("bvae-linear");
   const auto data = random_binary_images(1000, 784);
@@ -174,10 +212,15 @@ int run_bench(const std::vector<std::string>& args, const Context&) {
   for (const auto& name : split(models_text, ',')) models.push_back(&find_model(name));
 
   const double gemm = gemm_gflops();
-  std::cout << fmt::format("gradest bench: {} precision, 1 thread per process, {} process(es); Eigen {}x{}x{} GEMM: {:.1f} GFLOP/s per thread\n",
-                           sizeof(Real) == 4 ? "float32" : "float64", processes, 1024, 1024, 1024, gemm);
-  std::cout << fmt::format("{:<15} {:>10} {:>13} {:>12} {:>10} {:>9}\n", "model", "processes", "steps/s/proc",
-                           "steps/s all", "GFLOP/s", "of GEMM");
+  const double peak = fma_peak_gflops();
+  std::cout << fmt::format("gradest bench: {} precision, 1 thread per process, {} process(es); per thread: Eigen {}x{}x{} GEMM "
+                           "{:.1f} GFLOP/s, register-only multiply-add peak {:.1f} GFLOP/s\n",
+                           sizeof(Real) == 4 ? "float32" : "float64", processes, 1024, 1024, 1024, gemm, peak);
+  // "GEMM bound": the steps/s if every FLOP of the step ran at the large GEMM's rate (its small,
+  // skinny products and everything else free): no implementation of the same arithmetic in
+  // Real precision gets past it on this machine.
+  std::cout << fmt::format("{:<15} {:>10} {:>13} {:>12} {:>10} {:>10} {:>9} {:>11}\n", "model", "processes",
+                           "steps/s/proc", "steps/s all", "MFLOP/step", "GFLOP/s", "of GEMM", "GEMM bound");
   for (const auto* m : models) {
     std::vector<double> rates;
     if (processes == 1) {
@@ -197,8 +240,9 @@ int run_bench(const std::vector<std::string>& args, const Context&) {
     for (double r : rates) total += r;
     const double per = total / double(rates.size());
     const double gflops = step_flops(*m) * per / 1e9;
-    std::cout << fmt::format("{:<15} {:>10} {:>13.1f} {:>12.1f} {:>10.1f} {:>8.0f}%\n", m->name, processes, per, total,
-                             gflops, 100.0 * gflops / gemm)
+    std::cout << fmt::format("{:<15} {:>10} {:>13.1f} {:>12.1f} {:>10.1f} {:>10.1f} {:>8.0f}% {:>11.0f}\n", m->name,
+                             processes, per, total, step_flops(*m) / 1e6, gflops, 100.0 * gflops / gemm,
+                             gemm * 1e9 / step_flops(*m))
               << std::flush;
   }
   if (draws > 0) {

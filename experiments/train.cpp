@@ -848,7 +848,6 @@ TrainResult run_training(const TrainConfig& config, const data::DataSplits& data
   Matrix x, kl, kl_weights;
   StochasticNode node;
   NodeGradient node_grad;
-  Vector grad;
   const Real inv_batch = Real(1) / Real(config.batch);
 
   run_eval(0);
@@ -883,7 +882,7 @@ TrainResult run_training(const TrainConfig& config, const data::DataSplits& data
     estimator->estimate(node, objective, rng, node_grad);
     if (!bound) {
       vae->kl(node, kl);
-      if (!kl.allFinite()) {
+      if (!all_finite(kl)) {
         diverge(step, "non-finite KL");
         break;
       }
@@ -896,15 +895,16 @@ TrainResult run_training(const TrainConfig& config, const data::DataSplits& data
       if (beta > 0) vae->kl_backward(node, kl_weights, node_grad);
     }
     vae->encode_backward(node_grad);
-    grad = vae->gradient() * inv_batch;
-    if (!grad.allFinite()) {
+    // The optimiser applies the 1/B (per-example figures) inside its update; scaling a finite
+    // gradient by 1/B keeps it finite, so the check is on the batch sum.
+    if (!all_finite(vae->gradient())) {
       diverge(step, "non-finite gradient");
       break;
     }
-    optimizer.step(vae->parameters().values(), grad);
+    optimizer.step(vae->parameters().values(), vae->gradient(), inv_batch);
     estimator->learn(rng);
     ++step;
-    if (!vae->parameters().values().allFinite()) {
+    if (!all_finite(vae->parameters().values())) {
       diverge(step, "non-finite parameter after the update");
       break;
     }

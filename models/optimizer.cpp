@@ -71,26 +71,36 @@ std::unique_ptr<Optimizer> Optimizer::make(const OptimizerOptions& options, Inde
   return std::make_unique<Adam>(options, size);
 }
 
-void Sgd::step(Eigen::Ref<Vector> params, Eigen::Ref<const Vector> grad) {
+void Sgd::step(Eigen::Ref<Vector> params, Eigen::Ref<const Vector> grad, Real scale) {
   const Real lr = Real(learning_rate());
-  params.noalias() += lr * grad;
+  params.array() += lr * (scale * grad.array());
   ++steps_;
 }
 
 Adam::Adam(const OptimizerOptions& options, Index size) : Optimizer(options), m_(Vector::Zero(size)), v_(Vector::Zero(size)) {}
 
-void Adam::step(Eigen::Ref<Vector> params, Eigen::Ref<const Vector> grad) {
+void Adam::step(Eigen::Ref<Vector> params, Eigen::Ref<const Vector> grad, Real scale) {
   if (grad.size() != m_.size() || params.size() != m_.size())
     throw std::invalid_argument(fmt::format("adam: size {} given, {} expected", grad.size(), m_.size()));
   const double t = double(steps_ + 1);
   const double lr = learning_rate();
   const Real b1 = Real(options_.beta1), b2 = Real(options_.beta2);
+  const Real c1 = Real(1) - b1, c2 = Real(1) - b2;
   const Real step_size = Real(lr / (1.0 - std::pow(options_.beta1, t)));
   const Real inv_sqrt_bc2 = Real(1.0 / std::sqrt(1.0 - std::pow(options_.beta2, t)));
   const Real eps = Real(options_.epsilon);
-  m_.array() = b1 * m_.array() + (Real(1) - b1) * grad.array();
-  v_.array() = b2 * v_.array() + (Real(1) - b2) * grad.array().square();
-  params.array() += step_size * m_.array() / (v_.array().sqrt() * inv_sqrt_bc2 + eps);
+  // One pass over the four vectors (the compiler vectorises it; sqrt and division stay exact).
+  Real* p = params.data();
+  const Real* g_in = grad.data();
+  Real* m = m_.data();
+  Real* v = v_.data();
+  const Index n = m_.size();
+  for (Index i = 0; i < n; ++i) {
+    const Real g = scale * g_in[i];
+    m[i] = b1 * m[i] + c1 * g;
+    v[i] = b2 * v[i] + c2 * (g * g);
+    p[i] += step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
+  }
   ++steps_;
 }
 
@@ -101,8 +111,9 @@ void GroupOptimizer::add(std::string name, Index offset, Index size, const Optim
   ranges_.push_back({std::move(name), offset, size, Optimizer::make(options, size)});
 }
 
-void GroupOptimizer::step(Vector& params, const Vector& grad) {
-  for (auto& r : ranges_) r.optimizer->step(params.segment(r.offset, r.size), grad.segment(r.offset, r.size));
+void GroupOptimizer::step(Vector& params, const Vector& grad, Real scale) {
+  for (auto& r : ranges_)
+    r.optimizer->step(params.segment(r.offset, r.size), grad.segment(r.offset, r.size), scale);
 }
 
 }  // namespace gradest

@@ -56,8 +56,10 @@ class Optimizer {
   virtual ~Optimizer() = default;
   static std::unique_ptr<Optimizer> make(const OptimizerOptions& options, Index size);
 
-  // One ascent step on `params` with gradient `grad` (same size as given to make()).
-  virtual void step(Eigen::Ref<Vector> params, Eigen::Ref<const Vector> grad) = 0;
+  // One ascent step on `params` with gradient scale * `grad` (same size as given to make()); the
+  // scale is applied element by element inside the update (the trainer passes 1/B) rather than
+  // in a scaled copy of the gradient.
+  virtual void step(Eigen::Ref<Vector> params, Eigen::Ref<const Vector> grad, Real scale = 1) = 0;
   std::int64_t steps() const { return steps_; }
   // The learning rate the next step will use.
   double learning_rate() const { return options_.lr.at(steps_); }
@@ -72,13 +74,13 @@ class Optimizer {
 class Sgd final : public Optimizer {
  public:
   explicit Sgd(const OptimizerOptions& options) : Optimizer(options) {}
-  void step(Eigen::Ref<Vector> params, Eigen::Ref<const Vector> grad) override;
+  void step(Eigen::Ref<Vector> params, Eigen::Ref<const Vector> grad, Real scale = 1) override;
 };
 
 class Adam final : public Optimizer {
  public:
   Adam(const OptimizerOptions& options, Index size);
-  void step(Eigen::Ref<Vector> params, Eigen::Ref<const Vector> grad) override;
+  void step(Eigen::Ref<Vector> params, Eigen::Ref<const Vector> grad, Real scale = 1) override;
 
  private:
   Vector m_, v_;
@@ -89,8 +91,8 @@ class Adam final : public Optimizer {
 class GroupOptimizer {
  public:
   void add(std::string name, Index offset, Index size, const OptimizerOptions& options);
-  // Steps every range of params along the matching range of grad.
-  void step(Vector& params, const Vector& grad);
+  // Steps every range of params along the matching range of scale * grad.
+  void step(Vector& params, const Vector& grad, Real scale = 1);
   struct Range {
     std::string name;
     Index offset = 0, size = 0;

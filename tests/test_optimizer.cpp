@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <limits>
 
 #include "models/optimizer.hpp"
 
@@ -99,4 +100,46 @@ TEST_CASE("group optimiser steps each range with its own optimiser and leaves th
   CHECK(params(2) == 0);  // no optimiser for index 2
   CHECK(params(3) == Approx(0.02).epsilon(kFloatTol));
   CHECK_THROWS(groups.add("overlap", 1, 2, sgd));
+}
+
+TEST_CASE("a scaled step equals the step on the scaled gradient, to the bit", "[optimizer]") {
+  // The trainer passes the batch-sum gradient with scale 1/B instead of a scaled copy.
+  for (OptimizerKind kind : {OptimizerKind::adam, OptimizerKind::sgd}) {
+    OptimizerOptions options;
+    options.kind = kind;
+    options.lr.initial = 0.01;
+    auto scaled = Optimizer::make(options, 4), copied = Optimizer::make(options, 4);
+    Vector a = Vector::Zero(4), b = Vector::Zero(4);
+    const Real scale = Real(1) / Real(50);
+    for (int t = 0; t < 5; ++t) {
+      Vector g(4);
+      g << Real(3 + t), Real(-7.5), Real(0.25 * t), Real(1e-3);
+      scaled->step(a, g, scale);
+      const Vector g_scaled = g * scale;
+      copied->step(b, g_scaled);
+    }
+    INFO(to_string(kind));
+    CHECK((a.array() == b.array()).all());
+    CHECK(a.cwiseAbs().maxCoeff() > 0);
+  }
+}
+
+TEST_CASE("all_finite finds a NaN or an infinity anywhere and accepts the largest finite values", "[optimizer]") {
+  Vector x = Vector::Constant(1000, std::numeric_limits<Real>::max());
+  x(3) = -std::numeric_limits<Real>::max();
+  x(4) = std::numeric_limits<Real>::denorm_min();
+  x(5) = Real(-0.0);
+  CHECK(all_finite(x));
+  for (Index at : {Index(0), Index(17), Index(999)})
+    for (Real bad : {std::numeric_limits<Real>::quiet_NaN(), std::numeric_limits<Real>::infinity(),
+                     -std::numeric_limits<Real>::infinity()}) {
+      Vector y = x;
+      y(at) = bad;
+      INFO("position " << at << " value " << bad);
+      CHECK_FALSE(all_finite(y));
+    }
+  Matrix m = Matrix::Ones(7, 3);
+  CHECK(all_finite(m));
+  m(6, 2) = std::numeric_limits<Real>::infinity();
+  CHECK_FALSE(all_finite(m));
 }
