@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <iostream>
+#include <map>
 
 namespace gradest::cli {
 
@@ -24,6 +25,63 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   }
   return row[b.size()];
 }
+
+// Reads error_with_option_name's protected state through member pointers named in a derived class
+// (never instantiated).
+struct ProgramOptionsErrorAccess : po::error_with_option_name {
+  using Substitutions = std::map<std::string, std::string>;
+  using Defaults = std::map<std::string, std::pair<std::string, std::string>>;
+  static const Substitutions& substitutions(const po::error_with_option_name& e) {
+    return e.*(&ProgramOptionsErrorAccess::m_substitutions);
+  }
+  static const Defaults& defaults(const po::error_with_option_name& e) {
+    return e.*(&ProgramOptionsErrorAccess::m_substitution_defaults);
+  }
+  static std::string prefix(const po::error_with_option_name& e) {
+    return (e.*(&ProgramOptionsErrorAccess::get_canonical_option_prefix))();
+  }
+};
+
+}  // namespace
+
+std::string describe(const po::error& error) {
+  const auto* named = dynamic_cast<const po::error_with_option_name*>(&error);
+  if (!named) return error.what();
+  using Access = ProgramOptionsErrorAccess;
+  auto values = Access::substitutions(*named);
+  values["canonical_option"] = named->get_option_name();
+  values["prefix"] = Access::prefix(*named);
+  // Defaults (Boost's own text, applied first as Boost does) for missing values.
+  std::string text = named->m_error_template;
+  for (const auto& [key, from_to] : Access::defaults(*named)) {
+    const auto it = values.find(key);
+    if (it != values.end() && !it->second.empty()) continue;
+    const auto& [from, to] = from_to;
+    if (from.empty()) continue;
+    std::string replaced;
+    std::size_t at = 0;
+    for (std::size_t pos; (pos = text.find(from, at)) != std::string::npos; at = pos + from.size())
+      replaced += text.substr(at, pos - at) + to;
+    text = replaced + text.substr(at);
+  }
+  // %name% -> value, once, left to right; inserted values are not scanned again.
+  std::string out;
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t close = text[i] == '%' ? text.find('%', i + 1) : std::string::npos;
+    if (close != std::string::npos) {
+      const auto it = values.find(text.substr(i + 1, close - i - 1));
+      if (it != values.end()) {
+        out += it->second;
+        i = close + 1;
+        continue;
+      }
+    }
+    out += text[i++];
+  }
+  return out;
+}
+
+namespace {
 
 // "unknown option '--stpes'; did you mean '--steps'? (all options: --help)"
 std::string unknown_option_message(const std::string& given, const po::options_description& options) {
@@ -58,7 +116,7 @@ bool parse(const std::vector<std::string>& args, const po::options_description& 
   } catch (const po::unknown_option& e) {
     throw UsageError(unknown_option_message(e.get_option_name(), all));
   } catch (const po::error& e) {
-    throw UsageError(e.what());
+    throw UsageError(describe(e));
   }
   return true;
 }

@@ -43,6 +43,11 @@ std::span<const Subcommand> subcommands();
 bool parse(const std::vector<std::string>& args, const po::options_description& options,
            const po::positional_options_description* positional, po::variables_map& vm);
 void print_help(std::string_view subcommand, std::string_view synopsis, const po::options_description& options);
+// The message of a Boost.Program_options error, safe for any user text. Boost's own what()
+// substitutes %placeholders% until none is left, so a value that contains one (`--repeats %value%`,
+// a config line holding `%invalid_line%`) never returns; this fills the same template in one
+// left-to-right pass that never rescans inserted text. (Found by fuzzing the config parser.)
+std::string describe(const po::error& error);
 
 // "1,2,3" -> {1,2,3};  "a:b:n" -> n evenly spaced values from a to b inclusive;  "1..5" -> 1,2,3,4,5.
 std::vector<double> parse_real_list(std::string_view text, std::string_view option);

@@ -56,6 +56,9 @@ int main(int argc, char** argv) {
     } catch (const gradest::cli::UsageError& e) {
       std::cerr << "gradest " << name << ": " << e.what() << "\n";
       return 2;
+    } catch (const boost::program_options::error& e) {
+      std::cerr << "gradest " << name << ": " << gradest::cli::describe(e) << "\n";
+      return 2;
     } catch (const H5::Exception& e) {
       if (gradest::h5::unclosable_file()) {
         std::cerr << "gradest " << name << ": cannot write the output file (disk full or file size limit?): "

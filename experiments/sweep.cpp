@@ -58,7 +58,7 @@ SweepSpec parse_config(const std::string& text, const std::string& source) {
   try {
     parsed = po::parse_config_file(in, none, /*allow_unregistered=*/true);
   } catch (const po::error& e) {
-    throw UsageError(fmt::format("{}: malformed config: {}", source, e.what()));
+    throw UsageError(fmt::format("{}: malformed config: {}", source, cli::describe(e)));
   }
   SweepSpec spec;
   std::set<std::string> seen;

@@ -70,6 +70,8 @@ struct Fixture {
     std::ofstream(dir / "garbage.ini") << "[train\nmodel = = =\n";
     std::ofstream(dir / "unknown-key.ini") << "[train]\nmodel = bernoulli-vae\nstpes = 10\n";
     std::ofstream(dir / "bad-type.ini") << "[train]\nmodel = bernoulli-vae\nsteps = ten\n";
+    // A line that is Boost's own placeholder (its what() looped forever on it; found by fuzzing).
+    std::ofstream(dir / "placeholder.ini") << "[train]\nmodel = bernoulli-vae\nencod%invalid_line%xnam\n";
     std::ofstream(dir / "pair.ini") << "[train]\nmodel = bernoulli-vae\nestimator = reinforce, pathwise\n";
     std::ofstream(dir / "existing.h5") << "precious\n";
   }
@@ -111,6 +113,10 @@ TEST_CASE("bad input: one line, non-zero exit, nothing written or overwritten", 
       {"malformed sweep config", "sweep {d}/garbage.ini --out {d}/out/s", "malformed config"},
       {"unknown config key", "sweep {d}/unknown-key.ini --out {d}/out/s", "unknown option '--stpes'"},
       {"config value of the wrong type", "sweep {d}/bad-type.ini --out {d}/out/s", "steps"},
+      // Values holding Boost's %placeholders%: a CPU limit turns a hang into a failed case.
+      {"placeholder in a config line", "sweep {d}/placeholder.ini --out {d}/out/s", "encod%invalid_line%xnam", "ulimit -t 20; "},
+      {"placeholder in an option value", "x2 --repeats %value% --out {d}/out/a.h5", "the argument ('%value%') for option '--repeats' is invalid", "ulimit -t 20; "},
+      {"another placeholder in a value", "x2 --repeats %canonical_option% --out {d}/out/a.h5", "the argument ('%canonical_option%') for option '--repeats' is invalid", "ulimit -t 20; "},
       {"incompatible pair in a sweep", "sweep {d}/pair.ini --out {d}/out/s", "does not apply to bernoulli latents"},
       {"missing sweep config", "sweep {d}/none.ini --out {d}/out/s", "cannot read sweep config"},
       {"missing dataset", "train --data-dir {d}/nowhere --steps 1 --out {d}/out/a.h5", "install the Debian package dataset-fashion-mnist"},
