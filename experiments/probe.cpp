@@ -65,15 +65,24 @@ bool ProbeOptions::valid(std::string* error) const {
 
 // ---- moments -----------------------------------------------------------------------------------------
 
-void GradientMoments::add(const Vector& g) {
+void GradientMoments::add(const Vector& g, Real scale) {
   if (n_ == 0) {
     mean_ = VectorD::Zero(g.size());
     m2_ = VectorD::Zero(g.size());
   }
   ++n_;
-  delta_ = g.cast<double>() - mean_;
-  mean_ += delta_ / double(n_);
-  m2_.array() += delta_.array() * (g.cast<double>() - mean_).array();
+  // Welford's update in one pass over the three vectors (the draw is rounded to Real first, as a
+  // stored gradient would be).
+  const double n = double(n_);
+  const Real* in = g.data();
+  double* mean = mean_.data();
+  double* m2 = m2_.data();
+  for (Index i = 0; i < g.size(); ++i) {
+    const double x = double(Real(scale * in[i]));
+    const double delta = x - mean[i];
+    mean[i] += delta / n;
+    m2[i] += delta * (x - mean[i]);
+  }
 }
 
 VectorD GradientMoments::variance() const {
@@ -92,7 +101,6 @@ DrawResult draw_estimates(Vae& vae, const Matrix& x, Estimator& estimator, std::
   StochasticNode node;
   NodeGradient grad;
   Matrix kl, ones;
-  Vector g;
   DrawResult out;
   std::int64_t evaluations = 0;
   double seconds = 0;
@@ -112,9 +120,8 @@ DrawResult draw_estimates(Vae& vae, const Matrix& x, Estimator& estimator, std::
       vae.kl_backward(node, ones, grad);
     }
     vae.encode_backward(0, grad);
-    g = vae.gradient() * inv_batch;
     seconds += std::chrono::duration<double>(Clock::now() - start).count();
-    out.moments.add(g);
+    out.moments.add(vae.gradient(), inv_batch);
   }
   vae.gradient() = saved;
   out.evals_per_estimate = double(evaluations) / double(draws) / double(B);

@@ -95,14 +95,15 @@ struct ProbeOptions {
 // Welford moments of a flat vector, in double.
 class GradientMoments {
  public:
-  void add(const Vector& g);
+  // Adds the draw scale * g (the probe passes the batch-sum gradient and 1/B).
+  void add(const Vector& g, Real scale = 1);
   std::int64_t count() const { return n_; }
   const VectorD& mean() const { return mean_; }
   VectorD variance() const;  // unbiased (divided by n - 1)
 
  private:
   std::int64_t n_ = 0;
-  VectorD mean_, m2_, delta_;
+  VectorD mean_, m2_;
 };
 
 struct DrawResult {

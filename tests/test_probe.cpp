@@ -67,6 +67,17 @@ TEST_CASE("probe: Welford moments equal the two-pass mean and unbiased variance"
   CHECK(moments.count() == R);
   CHECK((moments.mean() - mean).cwiseAbs().maxCoeff() < 1e-12 * mean.cwiseAbs().maxCoeff());
   CHECK((moments.variance() - variance).cwiseAbs().maxCoeff() < 1e-9 * variance.maxCoeff());
+  // A draw added with a scale (the probe's 1/B) equals the scaled draw, to the bit.
+  probe::GradientMoments scaled, copied;
+  for (int r = 0; r < 3; ++r) {
+    Vector raw(3);
+    raw << Real(50 + r), Real(-3), Real(0.7 * r);
+    const Real scale = Real(1) / Real(50);
+    scaled.add(raw, scale);
+    copied.add(Vector(raw * scale));
+  }
+  CHECK(scaled.mean() == copied.mean());
+  CHECK(scaled.variance() == copied.variance());
 }
 
 TEST_CASE("probe: summaries follow their definitions", "[probe]") {
