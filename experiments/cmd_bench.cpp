@@ -4,14 +4,16 @@
 //
 // Method: the step is gradest's own training loop (train::run_training) on 1000 random binary
 // images (like the peer; binarize none), evaluation only at the start and the end (not timed:
-// steps_per_second counts training steps only), after a warm-up run. "--processes N" runs N
-// independent training runs at once in N child processes (the way sweeps use the cores; a step
-// itself is single-threaded) and reports their total rate.
+// steps_per_second counts training steps only), after a warm-up run. Each count N of
+// "--processes" (default 1 and all cores) is a table row: N independent training runs at once in
+// N child processes (the way sweeps use the cores; a step itself is single-threaded), their rate
+// per process and in total.
 #include <H5Cpp.h>
 #include <fmt/format.h>
 
 #include <Eigen/Core>
 #include <chrono>
+#include <cstdio>
 #include <iostream>
 #include <thread>
 
@@ -186,26 +188,32 @@ double probe_draws_per_second(int draws) {
 int run_bench(const std::vector<std::string>& args, const Context&) {
   po::options_description options("bench options");
   std::string models_text;
-  int processes = 1;
+  std::string processes_text;
   double seconds = 3;
   int draws = 1000;
   options.add_options()
       ("models", po::value(&models_text)->default_value("bvae-linear,bvae-nonlinear,gvae"), "bvae-linear, bvae-nonlinear, gvae")
-      ("processes", po::value(&processes)->default_value(1), "independent training runs at once (0: all cores)")
+      ("processes", po::value(&processes_text)->default_value("1,0"),
+       "list: independent training runs at once, one table row each (0: all cores)")
       ("seconds", po::value(&seconds)->default_value(3.0), "timed seconds per model")
       ("probe-draws", po::value(&draws)->default_value(1000), "R of the probe benchmark (0: skip)")
       ("single", po::value<std::string>(), "internal: time one model in this process and print steps/s");
   po::variables_map vm;
   if (!parse(args, options, nullptr, vm)) {
-    print_help("bench", "[--models a,b] [--processes N] [--seconds S]", options);
+    print_help("bench", "[--models a,b] [--processes 1,0] [--seconds S]", options);
     return 0;
   }
   if (vm.count("single")) {
     std::cout << fmt::format("{:.6f}\n", measure_step_rate(find_model(vm["single"].as<std::string>()), seconds));
     return 0;
   }
-  if (processes == 0) processes = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  if (processes < 1) throw UsageError(fmt::format("--processes must be >= 1 (0: all cores), got {}", processes));
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<int> process_counts;
+  for (const auto n : parse_int_list(processes_text, "processes")) {
+    if (n < 0 || n > 1024)
+      throw UsageError(fmt::format("--processes takes counts in 1..1024 (0: all {} cores), got {}", cores, n));
+    process_counts.push_back(n == 0 ? cores : int(n));
+  }
   if (!(seconds > 0)) throw UsageError(fmt::format("--seconds must be > 0, got {}", seconds));
   if (draws < 0 || draws == 1) throw UsageError(fmt::format("--probe-draws must be 0 or >= 2, got {}", draws));
   std::vector<const BenchModel*> models;
@@ -213,38 +221,42 @@ int run_bench(const std::vector<std::string>& args, const Context&) {
 
   const double gemm = gemm_gflops();
   const double peak = fma_peak_gflops();
-  std::cout << fmt::format("gradest bench: {} precision, 1 thread per process, {} process(es); per thread: Eigen {}x{}x{} GEMM "
+  std::cout << fmt::format("gradest bench: {} precision, 1 thread per process, {} cores; per thread: Eigen {}x{}x{} GEMM "
                            "{:.1f} GFLOP/s, register-only multiply-add peak {:.1f} GFLOP/s\n",
-                           sizeof(Real) == 4 ? "float32" : "float64", processes, 1024, 1024, 1024, gemm, peak);
+                           sizeof(Real) == 4 ? "float32" : "float64", cores, 1024, 1024, 1024, gemm, peak);
   // "GEMM bound": the steps/s if every FLOP of the step ran at the large GEMM's rate (its small,
-  // skinny products and everything else free): no implementation of the same arithmetic in
-  // Real precision gets past it on this machine.
+  // skinny products and everything else free): an implementation of the same arithmetic passes it
+  // only with products faster than Eigen's large GEMM.
   std::cout << fmt::format("{:<15} {:>10} {:>13} {:>12} {:>10} {:>10} {:>9} {:>11}\n", "model", "processes",
                            "steps/s/proc", "steps/s all", "MFLOP/step", "GFLOP/s", "of GEMM", "GEMM bound");
-  for (const auto* m : models) {
-    std::vector<double> rates;
-    if (processes == 1) {
-      rates.push_back(measure_step_rate(*m, seconds));
-    } else {
-      std::vector<std::thread> threads;
-      rates.assign(static_cast<std::size_t>(processes), 0.0);
-      for (int p = 0; p < processes; ++p)
-        threads.emplace_back([&, p] {
-          const auto out = sweep::run_and_capture({"bench", "--single", std::string(m->name), "--seconds",
-                                                   fmt::format("{}", seconds)});
-          rates[static_cast<std::size_t>(p)] = out.exit_status == 0 ? std::stod(out.output) : 0.0;
-        });
-      for (auto& t : threads) t.join();
+  for (const auto* m : models)
+    for (const int processes : process_counts) {
+      std::vector<double> rates(static_cast<std::size_t>(processes), 0.0);
+      if (processes == 1) {
+        rates[0] = measure_step_rate(*m, seconds);
+      } else {
+        std::vector<std::thread> threads;
+        for (int p = 0; p < processes; ++p)
+          threads.emplace_back([&, p] {
+            const auto out = sweep::run_and_capture({"bench", "--single", std::string(m->name), "--seconds",
+                                                     fmt::format("{}", seconds)});
+            double rate = 0;
+            if (out.exit_status == 0) std::sscanf(out.output.c_str(), "%lf", &rate);
+            rates[static_cast<std::size_t>(p)] = rate;
+          });
+        for (auto& t : threads) t.join();
+        for (const double r : rates)
+          if (!(r > 0)) throw std::runtime_error(fmt::format("bench: a {} child process failed", m->name));
+      }
+      double total = 0;
+      for (double r : rates) total += r;
+      const double per = total / double(rates.size());
+      const double gflops = step_flops(*m) * per / 1e9;
+      std::cout << fmt::format("{:<15} {:>10} {:>13.1f} {:>12.1f} {:>10.1f} {:>10.1f} {:>8.0f}% {:>11.0f}\n", m->name,
+                               processes, per, total, step_flops(*m) / 1e6, gflops, 100.0 * gflops / gemm,
+                               gemm * 1e9 / step_flops(*m))
+                << std::flush;
     }
-    double total = 0;
-    for (double r : rates) total += r;
-    const double per = total / double(rates.size());
-    const double gflops = step_flops(*m) * per / 1e9;
-    std::cout << fmt::format("{:<15} {:>10} {:>13.1f} {:>12.1f} {:>10.1f} {:>10.1f} {:>8.0f}% {:>11.0f}\n", m->name,
-                             processes, per, total, step_flops(*m) / 1e6, gflops, 100.0 * gflops / gemm,
-                             gemm * 1e9 / step_flops(*m))
-              << std::flush;
-  }
   if (draws > 0) {
     const double rate = probe_draws_per_second(draws);
     std::cout << fmt::format("probe: bvae-linear reinforce-loo S=2, batch 50, R={}: {:.0f} gradient draws/s ({:.0f}/min), 1 thread\n",
