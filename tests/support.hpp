@@ -3,7 +3,10 @@
 // helper to run the gradest binary.
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <string>
+
+#include <sys/wait.h>
 
 #include <boost/math/distributions/normal.hpp>
 
@@ -23,5 +26,23 @@ inline double bonferroni_z(double alpha, std::size_t m) {
   boost::math::normal standard;
   return boost::math::quantile(boost::math::complement(standard, alpha / (2.0 * double(m))));
 }
+
+#ifdef GRADEST_BINARY
+// Runs `gradest ARGUMENTS` through the shell: its exit status (-1 if a signal ended it) and its
+// standard output and error together.
+struct CliResult {
+  int status;
+  std::string output;
+};
+inline CliResult run_gradest(const std::string& arguments) {
+  const std::string command = std::string(GRADEST_BINARY) + " " + arguments + " 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  std::string output;
+  char buffer[4096];
+  while (std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
+  const int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+#endif
 
 }  // namespace gradest::testing

@@ -1,37 +1,18 @@
 // gradest bench: what it prints, not how fast (speed is never asserted in tests).
 #include <catch2/catch.hpp>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <sstream>
 #include <string>
 
-namespace {
-
-struct Output {
-  int status;
-  std::string text;
-};
-
-Output run(const std::string& arguments) {
-  const std::string command = std::string(GRADEST_BINARY) + " " + arguments + " 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  std::string text;
-  char buffer[4096];
-  while (std::fgets(buffer, sizeof buffer, pipe)) text += buffer;
-  const int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
-}
-
-}  // namespace
+#include "tests/support.hpp"
 
 TEST_CASE("bench prints a row per process count with positive rates and the step's FLOPs", "[cli][bench]") {
-  const Output out = run("bench --models bvae-linear --seconds 0.05 --probe-draws 0 --processes 1,2");
-  INFO(out.text);
+  const auto out = gradest::testing::run_gradest("bench --models bvae-linear --seconds 0.05 --probe-draws 0 --processes 1,2");
+  INFO(out.output);
   REQUIRE(out.status == 0);
-  CHECK(out.text.find("GEMM") != std::string::npos);
-  CHECK(out.text.find("multiply-add peak") != std::string::npos);
-  std::istringstream lines(out.text);
+  CHECK(out.output.find("GEMM") != std::string::npos);
+  CHECK(out.output.find("multiply-add peak") != std::string::npos);
+  std::istringstream lines(out.output);
   std::string line;
   int rows = 0;
   while (std::getline(lines, line)) {

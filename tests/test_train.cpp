@@ -53,20 +53,8 @@ train::TrainConfig synthetic_config() {
   return c;
 }
 
-struct Cli {
-  int status;
-  std::string output;
-};
-
-Cli run_cli(const std::string& arguments) {
-  const std::string command = fmt::format("{} {} 2>&1", GRADEST_BINARY, arguments);
-  FILE* pipe = ::popen(command.c_str(), "r");
-  std::string output;
-  char buffer[4096];
-  while (std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
-  const int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
+using Cli = testing::CliResult;
+using testing::run_gradest;
 
 }  // namespace
 
@@ -185,7 +173,7 @@ TEST_CASE("train refuses bad input with one line, status 2 and no file", "[train
       {"--data /nonexistent/file.h5", "does not exist"},
   };
   for (const auto& c : cases) {
-    const Cli r = run_cli(fmt::format("{} --out {}", with_base(c.arguments), out));
+    const Cli r = run_gradest(fmt::format("{} --out {}", with_base(c.arguments), out));
     INFO(c.arguments << " -> " << r.output);
     CHECK(r.status == 2);
     CHECK(r.output.find(c.message) != std::string::npos);
@@ -194,7 +182,7 @@ TEST_CASE("train refuses bad input with one line, status 2 and no file", "[train
   }
   // An existing output is not overwritten without --force.
   { std::ofstream(out) << "keep me"; }
-  const Cli r = run_cli(fmt::format("{} --out {}", with_base(""), out));
+  const Cli r = run_gradest(fmt::format("{} --out {}", with_base(""), out));
   CHECK(r.status == 2);
   CHECK(r.output.find("--force") != std::string::npos);
   std::ifstream in(out);
@@ -209,13 +197,13 @@ TEST_CASE("train writes a run that init-from, encode, reconstruct and sample rea
   const std::string args = "--model bernoulli-vae --data synthetic --latents 4 --synthetic-latents 4 --synthetic-dim 16 "
                            "--synthetic-train 500 --synthetic-test 100 --steps 20 --eval-every 10 --batch 10 "
                            "--estimator reinforce-loo --samples 2";
-  Cli r = run_cli(fmt::format("train {} --out {}", args, run));
+  Cli r = run_gradest(fmt::format("train {} --out {}", args, run));
   INFO(r.output);
   REQUIRE(r.status == 0);
-  r = run_cli(fmt::format("train {} --init-from {} --out {}", args, run, (dir / "continued.h5").string()));
+  r = run_gradest(fmt::format("train {} --init-from {} --out {}", args, run, (dir / "continued.h5").string()));
   REQUIRE(r.status == 0);
   for (const char* command : {"encode", "reconstruct", "sample"}) {
-    r = run_cli(fmt::format("{} --from {} --count 5 --out {}/{}.h5", command, run, dir.string(), command));
+    r = run_gradest(fmt::format("{} --from {} --count 5 --out {}/{}.h5", command, run, dir.string(), command));
     INFO(command << ": " << r.output);
     CHECK(r.status == 0);
   }
@@ -226,7 +214,7 @@ TEST_CASE("train writes a run that init-from, encode, reconstruct and sample rea
   // A model mismatch is refused.
   std::string other = args;
   other.replace(other.find("--latents 4"), 11, "--latents 5");
-  r = run_cli(fmt::format("train {} --init-from {} --out {}", other, run, (dir / "bad.h5").string()));
+  r = run_gradest(fmt::format("train {} --init-from {} --out {}", other, run, (dir / "bad.h5").string()));
   CHECK(r.status == 2);
   CHECK(r.output.find("parameters") != std::string::npos);
   fs::remove_all(dir);
@@ -294,7 +282,7 @@ TEST_CASE("train reads a user's HDF5 N x D dataset", "[train][cli]") {
     file.createDataSet("data", H5::PredType::NATIVE_DOUBLE, H5::DataSpace(2, dims))
         .write(values.data(), H5::PredType::NATIVE_DOUBLE);
   }
-  const Cli r = run_cli(fmt::format("train --model gaussian-vae --latents 2 --data {} --binarize none --likelihood gaussian-fixed "
+  const Cli r = run_gradest(fmt::format("train --model gaussian-vae --latents 2 --data {} --binarize none --likelihood gaussian-fixed "
                                     "--batch 10 --steps 20 --eval-every 10 --eval-train-subset 20 --out {}",
                                     data_path, (dir / "run.h5").string()));
   INFO(r.output);

@@ -8,6 +8,7 @@
 
 #include "experiments/cli.hpp"
 #include "experiments/data.hpp"
+#include "tests/fuzz/fuzz_check.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const std::string path = "/tmp/gradest-fuzz-idx-" + std::to_string(::getpid());
@@ -18,9 +19,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     const auto images = gradest::data::read_idx_images(path);
     // Invariants of an accepted file: non-empty, and every pixel an intensity in [0, 1].
-    if (images.size() < 1 || images.dim() < 1) __builtin_trap();
-    const auto last = images.value(images.size() - 1, images.dim() - 1);
-    if (!(last >= 0 && last <= 1)) __builtin_trap();
+    FUZZ_CHECK(images.size() >= 1 && images.dim() >= 1);
+    for (gradest::Index i = 0; i < images.size(); ++i)
+      for (gradest::Index j = 0; j < images.dim(); ++j) {
+        const auto v = images.value(i, j);
+        FUZZ_CHECK(v >= 0 && v <= 1);
+      }
   } catch (const gradest::cli::UsageError&) {
   }
   return 0;
