@@ -11,6 +11,7 @@
 #include "models/enumerate.hpp"
 #include "models/network.hpp"
 #include "models/quadrature.hpp"
+#include "models/vae_gradient.hpp"
 
 namespace gradest {
 namespace {
@@ -30,15 +31,6 @@ class GradientScratch {
   Vae& vae_;
   Vector saved_;
 };
-
-// sum_b KL_b, and its gradient (weight 1) into grad and the prior range of vae.gradient().
-double add_kl(Vae& vae, const StochasticNode& node, NodeGradient& grad) {
-  Matrix kl;
-  vae.kl(node, kl);
-  const Matrix ones = Matrix::Ones(kl.rows(), kl.cols());
-  vae.kl_backward(node, ones, grad);
-  return kl.cast<double>().sum();
-}
 
 // Index of grid point g along each dimension (odometer order, dimension 0 fastest).
 void grid_index(std::int64_t g, int order, std::vector<int>& index) {
@@ -133,21 +125,21 @@ double gaussian_quadrature_pass(Vae& vae, const StochasticNode& node, const Matr
 
 ExactGradient run_pass(Vae& vae, const Matrix& x, int K, int order) {
   GradientScratch scratch(vae);
-  StochasticNode node;
-  vae.encode(Network::kInferenceSlot, x, node);
-  NodeGradient grad;
-  grad.reset_like(node);
   ExactGradient result;
-  if (node.kind == LatentKind::bernoulli) {
-    Objective& objective = vae.objective(x, K == 0 ? Objective::Terms::likelihood : Objective::Terms::joint);
-    const VectorD per_point = K == 0 ? exact_bernoulli_expectation(node, objective, &grad, true)
-                                     : exact_bernoulli_importance_bound(node, objective, K, &grad, true);
-    result.value = per_point.sum();
-  } else {
-    result.value = gaussian_quadrature_pass(vae, node, x, K, order, grad);
-  }
-  if (K == 0) result.value -= add_kl(vae, node, grad);
-  vae.encode_backward(Network::kInferenceSlot, grad);
+  auto estimate = [&](const StochasticNode& node, NodeGradient& grad) {
+    if (node.kind == LatentKind::bernoulli) {
+      Objective& objective = vae.objective(x, K == 0 ? Objective::Terms::likelihood : Objective::Terms::joint);
+      const VectorD per_point = K == 0 ? exact_bernoulli_expectation(node, objective, &grad, true)
+                                       : exact_bernoulli_importance_bound(node, objective, K, &grad, true);
+      result.value = per_point.sum();
+    } else {
+      result.value = gaussian_quadrature_pass(vae, node, x, K, order, grad);
+    }
+  };
+  VaeGradientScratch buffers;
+  const std::optional<KlWeight> kl = K == 0 ? std::optional<KlWeight>(KlWeight{}) : std::nullopt;
+  const VaeGradientResult pass = vae_gradient(vae, Network::kInferenceSlot, x, estimate, kl, buffers);
+  if (K == 0) result.value -= pass.kl_sum;
   result.gradient = vae.gradient().cast<double>();
   return result;
 }

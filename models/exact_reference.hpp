@@ -1,6 +1,6 @@
 #pragma once
 // Exact reference gradients of a VAE's training objectives for a data batch: the yardstick of the
-// gradient probe's bias columns (experiments/probe.hpp), of `gradest check-unbiased` and of the
+// gradient probe's bias columns (run/probe.hpp), of `gradest check-unbiased` and of the
 // unbiasedness regression suite (tests/test_unbiased.cpp). Models know nothing of estimators: the
 // objective is named by K, the number of importance samples (0 = the ELBO).
 //

@@ -13,7 +13,7 @@
 
 #include <cmath>
 
-#include "experiments/probe.hpp"
+#include "models/small_instance.hpp"
 #include "models/exact_reference.hpp"
 #include "tests/gradient_check.hpp"
 #include "tests/support.hpp"
@@ -35,7 +35,7 @@ testing::GradientCheckResult check_reference(Vae& vae, const Matrix& x, const Ex
 
 TEST_CASE("exact reference: Bernoulli VAE ELBO and K-sample bound gradients match finite differences",
           "[exact][gradient]") {
-  auto instance = probe::make_small_instance(LatentKind::bernoulli, 3, 2, testing::seed());
+  auto instance = make_small_instance(LatentKind::bernoulli, 3, 2, testing::seed());
   Vae& vae = *instance.vae;
   for (int K : {0, 2}) {
     INFO("K = " << K);
@@ -56,13 +56,13 @@ TEST_CASE("exact reference: Bernoulli VAE ELBO and K-sample bound gradients matc
 
 TEST_CASE("exact reference: Gaussian VAE gradients by quadrature match finite differences", "[exact][gradient]") {
   SECTION("ELBO, d = 2") {
-    auto instance = probe::make_small_instance(LatentKind::gaussian, 2, 2, testing::seed());
+    auto instance = make_small_instance(LatentKind::gaussian, 2, 2, testing::seed());
     const auto result = check_reference(*instance.vae, instance.x, {}, {});
     INFO(result.describe());
     CHECK(result.passed);
   }
   SECTION("K-sample bound, K = 2, d = 1") {
-    auto instance = probe::make_small_instance(LatentKind::gaussian, 1, 2, testing::seed());
+    auto instance = make_small_instance(LatentKind::gaussian, 1, 2, testing::seed());
     ExactReferenceOptions options;
     options.importance_samples = 2;
     const auto result = check_reference(*instance.vae, instance.x, options, options);
@@ -76,7 +76,7 @@ TEST_CASE("exact reference: Gaussian VAE gradients by quadrature match finite di
 }
 
 TEST_CASE("exact reference: the Gaussian ELBO by quadrature agrees with Monte Carlo", "[exact]") {
-  auto instance = probe::make_small_instance(LatentKind::gaussian, 2, 3, testing::seed());
+  auto instance = make_small_instance(LatentKind::gaussian, 2, 3, testing::seed());
   Vae& vae = *instance.vae;
   const double exact = exact_gradient(vae, instance.x).value;
   StochasticNode node;
@@ -105,7 +105,7 @@ TEST_CASE("exact reference: the Gaussian ELBO by quadrature agrees with Monte Ca
 
 TEST_CASE("exact reference: refuses what it cannot vouch for", "[exact]") {
   std::string why;
-  auto bernoulli = probe::make_small_instance(LatentKind::bernoulli, 8, 1, testing::seed());
+  auto bernoulli = make_small_instance(LatentKind::bernoulli, 8, 1, testing::seed());
   CHECK(exact_reference_available(*bernoulli.vae, 2, &why));
   CHECK_FALSE(exact_reference_available(*bernoulli.vae, 3, &why));
   CHECK(why.find("16") != std::string::npos);
@@ -113,7 +113,7 @@ TEST_CASE("exact reference: refuses what it cannot vouch for", "[exact]") {
   bound3.importance_samples = 3;
   CHECK_THROWS_AS(exact_gradient(*bernoulli.vae, bernoulli.x, bound3), std::invalid_argument);
 
-  auto gaussian = probe::make_small_instance(LatentKind::gaussian, 2, 1, testing::seed());
+  auto gaussian = make_small_instance(LatentKind::gaussian, 2, 1, testing::seed());
   CHECK(exact_reference_available(*gaussian.vae, 2, &why));
   CHECK_FALSE(exact_reference_available(*gaussian.vae, 3, &why));
   ExactReferenceOptions unreachable;

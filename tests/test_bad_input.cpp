@@ -14,7 +14,7 @@
 #include <sstream>
 #include <string>
 
-#include "experiments/h5io.hpp"
+#include "store/h5io.hpp"
 
 namespace fs = std::filesystem;
 

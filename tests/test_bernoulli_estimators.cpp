@@ -35,7 +35,7 @@
 
 #include "estimators/estimator.hpp"
 #include "estimators/reinforce_ma.hpp"
-#include "experiments/toy_bernoulli.hpp"
+#include "run/toy_bernoulli.hpp"
 #include "models/distributions.hpp"
 #include "models/enumerate.hpp"
 #include "models/toy_bernoulli.hpp"

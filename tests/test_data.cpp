@@ -11,8 +11,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "experiments/cli.hpp"
-#include "experiments/data.hpp"
+#include "cli/cli.hpp"
+#include "store/data.hpp"
 #include "tests/support.hpp"
 
 using namespace gradest;
@@ -30,7 +30,7 @@ fs::path temp_dir(const std::string& name) {
 std::string error_of(const std::function<void()>& f) {
   try {
     f();
-  } catch (const cli::UsageError& e) {
+  } catch (const gradest::Error& e) {
     return e.what();
   }
   return "";

@@ -1,4 +1,4 @@
-// The gradient probe (experiments/probe.hpp): Welford moments, the summaries' definitions, the HDF5
+// The gradient probe (run/probe.hpp): Welford moments, the summaries' definitions, the HDF5
 // variance schema (pinned here), basket parsing, and the command-line paths (train --probe-*,
 // variance, check-unbiased) including their one-line refusals.
 #include <catch2/catch.hpp>
@@ -13,9 +13,9 @@
 #include <set>
 #include <string>
 
-#include "experiments/cli.hpp"
-#include "experiments/h5io.hpp"
-#include "experiments/probe.hpp"
+#include "cli/cli.hpp"
+#include "store/h5io.hpp"
+#include "run/probe.hpp"
 #include "tests/support.hpp"
 
 namespace fs = std::filesystem;
@@ -191,7 +191,7 @@ TEST_CASE("probe: baskets are parsed once and bad ones refused with the allowed 
   auto message = [](auto&& f) {
     try {
       f();
-    } catch (const cli::UsageError& e) {
+    } catch (const gradest::Error& e) {
       return std::string(e.what());
     }
     return std::string("no error");

@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <string>
 
-#include "experiments/h5io.hpp"
+#include "store/h5io.hpp"
 
 namespace fs = std::filesystem;
 

@@ -1,14 +1,14 @@
-// Sweep configuration: grids, exclusions, sharding (experiments/sweep.hpp).
+// Sweep configuration: grids, exclusions, sharding (sweep/sweep.hpp).
 #include <catch2/catch.hpp>
 
 #include <map>
 #include <set>
 
-#include "experiments/cli.hpp"
-#include "experiments/sweep.hpp"
+#include "cli/cli.hpp"
+#include "sweep/sweep.hpp"
 
 using namespace gradest::sweep;
-using gradest::cli::UsageError;
+using UsageError = gradest::Error;
 
 TEST_CASE("a sweep config expands to the Cartesian product minus exclusions", "[sweep]") {
   const auto spec = parse_config(

@@ -1,6 +1,6 @@
 // Sweeps end to end through the gradest binary: the same grid run whole, with --jobs 1 and 2, as
 // two shards in two processes then merged, and killed (SIGKILL) then resumed, gives the same
-// datasets bit for bit (wall-clock measurements excepted: experiments/merge.hpp).
+// datasets bit for bit (wall-clock measurements excepted: store/merge.hpp).
 #include <catch2/catch.hpp>
 
 #include <H5Cpp.h>
@@ -11,7 +11,7 @@
 #include <fstream>
 #include <thread>
 
-#include "experiments/merge.hpp"
+#include "store/merge.hpp"
 
 namespace fs = std::filesystem;
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "experiments/gaussian_draws.hpp"
+#include "run/gaussian_draws.hpp"
 #include "models/quadrature.hpp"
 #include "models/toy_gaussian.hpp"
 #include "models/toy_x2.hpp"

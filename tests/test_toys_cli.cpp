@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "experiments/h5io.hpp"
+#include "store/h5io.hpp"
 #include "tests/support.hpp"
 
 namespace fs = std::filesystem;

@@ -1,7 +1,7 @@
 // The unbiasedness regression suite (ctest label `unbiased`).
 //
 // For every registered estimator (estimator_registry(): a new estimator is covered by registering
-// it) and every small VAE it accepts (experiments/check_unbiased.hpp: a Bernoulli VAE with k = 3
+// it) and every small VAE it accepts (run/check_unbiased.hpp: a Bernoulli VAE with k = 3
 // latents, an MLP encoder and decoder, 3 binary data points; a Gaussian VAE with d = 1 latent), R
 // independent per-example gradient estimates of EVERY model parameter (encoder, decoder, prior) are
 // compared with the exact gradient (enumeration / Gauss-Hermite quadrature) of the objective the
@@ -26,7 +26,7 @@
 #include <string>
 
 #include "estimators/estimator.hpp"
-#include "experiments/check_unbiased.hpp"
+#include "run/check_unbiased.hpp"
 #include "tests/support.hpp"
 
 namespace gradest {

@@ -1,12 +1,12 @@
-// libFuzzer target: the sweep config parser and grid expansion (experiments/sweep.hpp) and the
-// training configuration's key = value reader (experiments/train.hpp parse_config_text) on
-// arbitrary text. Any input must parse or give a cli::UsageError, never a crash.
+// libFuzzer target: the sweep config parser and grid expansion (sweep/sweep.hpp) and the
+// training configuration's key = value reader (run/train.hpp parse_config_text) on
+// arbitrary text. Any input must parse or give a gradest::Error, never a crash.
 #include <cstdint>
 #include <string>
 
-#include "experiments/cli.hpp"
-#include "experiments/sweep.hpp"
-#include "experiments/train.hpp"
+#include "cli/cli.hpp"
+#include "sweep/sweep.hpp"
+#include "run/train.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -24,13 +24,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         FUZZ_CHECK(runs[i].settings.size() == spec.keys.size());
       }
     }
-  } catch (const gradest::cli::UsageError&) {
+  } catch (const gradest::Error&) {
   }
   try {
     auto config = gradest::train::parse_config_text(text);
     std::string error;
     if (config.valid(&error)) config.resolve();
-  } catch (const gradest::cli::UsageError&) {
+  } catch (const gradest::Error&) {
   }
   return 0;
 }

@@ -1,13 +1,13 @@
-// libFuzzer target: the IDX image loader (experiments/data.hpp read_idx_images) on arbitrary bytes,
-// raw or gzip-compressed. Any input must give a Dataset or a cli::UsageError, never a crash.
+// libFuzzer target: the IDX image loader (store/data.hpp read_idx_images) on arbitrary bytes,
+// raw or gzip-compressed. Any input must give a Dataset or a gradest::Error, never a crash.
 #include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
 #include <string>
 
-#include "experiments/cli.hpp"
-#include "experiments/data.hpp"
+#include "cli/cli.hpp"
+#include "store/data.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -25,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const auto v = images.value(i, j);
         FUZZ_CHECK(v >= 0 && v <= 1);
       }
-  } catch (const gradest::cli::UsageError&) {
+  } catch (const gradest::Error&) {
   }
   return 0;
 }

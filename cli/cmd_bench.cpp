@@ -1,0 +1,268 @@
+// gradest bench: throughput of the full training step (forward, estimator, backward, optimiser)
+// for the three models of ../shared/bench (the PyTorch peer), the probe's draw rate, and the step's
+// FLOP rate against a large Eigen matrix product on the same thread count.
+//
+// Method: the step is gradest's own training loop (train::run_training) on 1000 random binary
+// images (like the peer; binarize none), evaluation only at the start and the end (not timed:
+// steps_per_second counts training steps only), after a warm-up run. Each count N of
+// "--processes" (default 1 and all cores) is a table row: N independent training runs at once in
+// N child processes (the way sweeps use the cores; a step itself is single-threaded), their rate
+// per process and in total.
+#include <H5Cpp.h>
+#include <fmt/format.h>
+
+#include <Eigen/Core>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "estimators/estimator.hpp"
+#include "cli/commands.hpp"
+#include "run/probe.hpp"
+#include "sweep/process_pool.hpp"
+#include "run/train.hpp"
+
+namespace gradest::cli {
+
+namespace {
+
+struct BenchModel {
+  std::string_view name;
+  std::vector<std::pair<std::string, std::string>> settings;
+  // Dense layers (in, out) per pass; the decoder runs once per sample.
+  std::vector<std::pair<int, int>> encoder, decoder;
+  int batch, samples;
+};
+
+const std::vector<BenchModel>& bench_models() {
+  static const std::vector<BenchModel> models = {
+      {"bvae-linear",
+       {{"model", "bernoulli-vae"}, {"encoder", "linear"}, {"decoder", "linear"}, {"latents", "200"},
+        {"estimator", "reinforce-loo"}, {"samples", "2"}, {"batch", "50"}, {"lr", "1e-4"}},
+       {{784, 200}}, {{200, 784}}, 50, 2},
+      {"bvae-nonlinear",
+       {{"model", "bernoulli-vae"}, {"encoder", "200,200"}, {"decoder", "200,200"}, {"activation", "leaky_relu"},
+        {"latents", "200"}, {"estimator", "reinforce-loo"}, {"samples", "2"}, {"batch", "50"}, {"lr", "1e-4"}},
+       {{784, 200}, {200, 200}, {200, 200}}, {{200, 200}, {200, 200}, {200, 784}}, 50, 2},
+      {"gvae",
+       {{"model", "gaussian-vae"}, {"encoder", "200,200"}, {"decoder", "200,200"}, {"activation", "tanh"},
+        {"latents", "20"}, {"estimator", "pathwise"}, {"samples", "1"}, {"batch", "100"}, {"lr", "1e-3"}},
+       {{784, 200}, {200, 200}, {200, 40}}, {{20, 200}, {200, 200}, {200, 784}}, 100, 1},
+  };
+  return models;
+}
+
+const BenchModel& find_model(const std::string& name) {
+  for (const auto& m : bench_models())
+    if (m.name == name) return m;
+  throw UsageError(fmt::format("unknown bench model '{}'; allowed: bvae-linear, bvae-nonlinear, gvae", name));
+}
+
+// FLOPs of one step's dense products: forward 2*n*in*out; backward 2*n*in*out for the weight
+// gradient and 2*n*in*out for the input gradient, which the first encoder layer never needs and
+// the first decoder layer needs only for estimators that use df/dz (pathwise; not the score
+// function on Bernoulli latents).
+double step_flops(const BenchModel& m) {
+  double flops = 0;
+  for (std::size_t i = 0; i < m.encoder.size(); ++i) {
+    const double unit = 2.0 * m.batch * m.encoder[i].first * m.encoder[i].second;
+    flops += unit * (i == 0 ? 2 : 3);
+  }
+  std::string estimator;
+  for (const auto& [key, value] : m.settings)
+    if (key == "estimator") estimator = value;
+  const bool needs_dz = find_estimator(estimator)->info->needs_dz;
+  for (std::size_t i = 0; i < m.decoder.size(); ++i) {
+    const double unit = 2.0 * m.batch * m.samples * m.decoder[i].first * m.decoder[i].second;
+    flops += unit * (i > 0 || needs_dz ? 3 : 2);
+  }
+  return flops;
+}
+
+data::DataSplits random_binary_images(Index n, Index d) {
+  Rng rng(12345);
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(n * d));
+  for (auto& b : bytes) b = rng.uniform() < 0.3 ? 255 : 0;
+  data::DataSplits splits;
+  splits.train = data::Dataset::from_bytes(n, d, bytes);
+  splits.test = splits.train.slice(0, 100);
+  splits.source = "random-binary";
+  return splits;
+}
+
+train::TrainConfig bench_config(const BenchModel& m, std::int64_t steps) {
+  train::TrainConfig config;
+  for (const auto& [key, value] : m.settings) train::set_config_value(config, key, value);
+  train::set_config_value(config, "binarize", "none");
+  train::set_config_value(config, "steps", std::to_string(steps));
+  train::set_config_value(config, "eval-every", std::to_string(steps));
+  train::set_config_value(config, "eval-subset", "100");
+  train::set_config_value(config, "eval-train-subset", "100");
+  train::set_config_value(config, "iwae-samples", "1");
+  train::set_config_value(config, "final-eval-full", "false");
+  std::string error;
+  if (!config.valid(&error)) throw std::runtime_error("bench configuration: " + error);
+  config.resolve();
+  return config;
+}
+
+// Steps per second of training steps only, from a run in an in-memory HDF5 file.
+double time_training(const BenchModel& m, const data::DataSplits& data, std::int64_t steps) {
+  H5::FileAccPropList fapl;
+  fapl.setCore(1 << 20, false);
+  H5::H5File file("gradest-bench.h5", H5F_ACC_TRUNC, H5::FileCreatPropList::DEFAULT, fapl);
+  H5::Group group = file.createGroup("run");
+  const auto result = train::run_training(bench_config(m, steps), data, group);
+  return result.last.steps_per_second;
+}
+
+double measure_step_rate(const BenchModel& m, double seconds) {
+  const auto data = random_binary_images(1000, 784);
+  const double warm = time_training(m, data, 50);
+  const auto steps = std::max<std::int64_t>(100, static_cast<std::int64_t>(warm * seconds));
+  return time_training(m, data, steps);
+}
+
+// GFLOP/s of a large single-precision (Real) matrix product on this thread.
+double gemm_gflops() {
+  const Index n = 1024;
+  Matrix a = Matrix::Random(n, n), b = Matrix::Random(n, n), c(n, n);
+  c.noalias() = a * b;
+  const auto start = std::chrono::steady_clock::now();
+  int reps = 0;
+  double elapsed = 0;
+  do {
+    c.noalias() = a * b;
+    ++reps;
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  } while (elapsed < 1.0);
+  return 2.0 * n * n * n * reps / elapsed / 1e9 + 0 * c(0, 0);
+}
+
+// GFLOP/s of multiply-adds on registers only (12 independent chains of 16 lanes, no memory
+// traffic): the arithmetic ceiling of one core in Real precision, against which the GEMM rate and
+// the step's rate can be read.
+double fma_peak_gflops() {
+  constexpr int kChains = 12, kLanes = 16;
+  alignas(64) Real acc[kChains][kLanes];
+  for (int i = 0; i < kChains; ++i)
+    for (int j = 0; j < kLanes; ++j) acc[i][j] = Real(0.001) * Real(i + j);
+  volatile Real a_in = Real(0.999999), b_in = Real(1e-7);
+  const Real a = a_in, b = b_in;
+  const auto start = std::chrono::steady_clock::now();
+  std::int64_t iterations = 0;
+  double elapsed = 0;
+  do {
+    for (int k = 0; k < 100000; ++k)
+      for (int i = 0; i < kChains; ++i)
+        for (int j = 0; j < kLanes; ++j) acc[i][j] = acc[i][j] * a + b;
+    iterations += 100000;
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  } while (elapsed < 0.5);
+  Real sink = 0;
+  for (int i = 0; i < kChains; ++i)
+    for (int j = 0; j < kLanes; ++j) sink += acc[i][j];
+  volatile Real keep = sink;
+  (void)keep;
+  return 2.0 * kChains * kLanes * double(iterations) / elapsed / 1e9;
+}
+
+double probe_draws_per_second(int draws) {
+  const BenchModel& m = find_model("bvae-linear");
+  const auto data = random_binary_images(1000, 784);
+  const auto config = bench_config(m, 1);
+  Rng init = Rng::stream(1, {1});
+  auto vae = Vae::make(train::make_vae_config(config, data), init);
+  std::string error;
+  auto estimator = make_estimator("reinforce-loo", config.estimator_options, LatentKind::bernoulli, &error);
+  Matrix x;
+  data.train.rows(0, 50, x);
+  const auto start = std::chrono::steady_clock::now();
+  probe::draw_estimates(*vae, x, *estimator, draws, 1, 0, "bench");
+  return draws / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+int run_bench(const std::vector<std::string>& args, const Context&) {
+  po::options_description options("bench options");
+  std::string models_text;
+  std::string processes_text;
+  double seconds = 3;
+  int draws = 1000;
+  options.add_options()
+      ("models", po::value(&models_text)->default_value("bvae-linear,bvae-nonlinear,gvae"), "bvae-linear, bvae-nonlinear, gvae")
+      ("processes", po::value(&processes_text)->default_value("1,0"),
+       "list: independent training runs at once, one table row each (0: all cores)")
+      ("seconds", po::value(&seconds)->default_value(3.0), "timed seconds per model")
+      ("probe-draws", po::value(&draws)->default_value(1000), "R of the probe benchmark (0: skip)")
+      ("single", po::value<std::string>(), "internal: time one model in this process and print steps/s");
+  po::variables_map vm;
+  if (!parse(args, options, nullptr, vm)) {
+    print_help("bench", "[--models a,b] [--processes 1,0] [--seconds S]", options);
+    return 0;
+  }
+  if (vm.count("single")) {
+    std::cout << fmt::format("{:.6f}\n", measure_step_rate(find_model(vm["single"].as<std::string>()), seconds));
+    return 0;
+  }
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<int> process_counts;
+  for (const auto n : parse_int_list(processes_text, "processes")) {
+    if (n < 0 || n > 1024)
+      throw UsageError(fmt::format("--processes takes counts in 1..1024 (0: all {} cores), got {}", cores, n));
+    process_counts.push_back(n == 0 ? cores : int(n));
+  }
+  if (!(seconds > 0)) throw UsageError(fmt::format("--seconds must be > 0, got {}", seconds));
+  if (draws < 0 || draws == 1) throw UsageError(fmt::format("--probe-draws must be 0 or >= 2, got {}", draws));
+  std::vector<const BenchModel*> models;
+  for (const auto& name : split(models_text, ',')) models.push_back(&find_model(name));
+
+  const double gemm = gemm_gflops();
+  const double peak = fma_peak_gflops();
+  std::cout << fmt::format("gradest bench: {} precision, 1 thread per process, {} cores; per thread: Eigen {}x{}x{} GEMM "
+                           "{:.1f} GFLOP/s, register-only multiply-add peak {:.1f} GFLOP/s\n",
+                           sizeof(Real) == 4 ? "float32" : "float64", cores, 1024, 1024, 1024, gemm, peak);
+  // "GEMM bound": the steps/s if every FLOP of the step ran at the large GEMM's rate (its small,
+  // skinny products and everything else free): an implementation of the same arithmetic passes it
+  // only with products faster than Eigen's large GEMM.
+  std::cout << fmt::format("{:<15} {:>10} {:>13} {:>12} {:>10} {:>10} {:>9} {:>11}\n", "model", "processes",
+                           "steps/s/proc", "steps/s all", "MFLOP/step", "GFLOP/s", "of GEMM", "GEMM bound");
+  for (const auto* m : models)
+    for (const int processes : process_counts) {
+      std::vector<double> rates(static_cast<std::size_t>(processes), 0.0);
+      if (processes == 1) {
+        rates[0] = measure_step_rate(*m, seconds);
+      } else {
+        std::vector<std::thread> threads;
+        for (int p = 0; p < processes; ++p)
+          threads.emplace_back([&, p] {
+            const auto out = sweep::run_and_capture({"bench", "--single", std::string(m->name), "--seconds",
+                                                     fmt::format("{}", seconds)});
+            double rate = 0;
+            if (out.exit_status == 0) std::sscanf(out.output.c_str(), "%lf", &rate);
+            rates[static_cast<std::size_t>(p)] = rate;
+          });
+        for (auto& t : threads) t.join();
+        for (const double r : rates)
+          if (!(r > 0)) throw std::runtime_error(fmt::format("bench: a {} child process failed", m->name));
+      }
+      double total = 0;
+      for (double r : rates) total += r;
+      const double per = total / double(rates.size());
+      const double gflops = step_flops(*m) * per / 1e9;
+      std::cout << fmt::format("{:<15} {:>10} {:>13.1f} {:>12.1f} {:>10.1f} {:>10.1f} {:>8.0f}% {:>11.0f}\n", m->name,
+                               processes, per, total, step_flops(*m) / 1e6, gflops, 100.0 * gflops / gemm,
+                               gemm * 1e9 / step_flops(*m))
+                << std::flush;
+    }
+  if (draws > 0) {
+    const double rate = probe_draws_per_second(draws);
+    std::cout << fmt::format("probe: bvae-linear reinforce-loo S=2, batch 50, R={}: {:.0f} gradient draws/s ({:.0f}/min), 1 thread\n",
+                             draws, rate, 60 * rate);
+  }
+  return 0;
+}
+
+}  // namespace gradest::cli

@@ -1,0 +1,320 @@
+// gradest toy-bernoulli: the REBAR/RELAX toy, q = Bern(sigmoid(theta)), f(b) = (b - t)^2 (1-d).
+// For each t and each Bernoulli ELBO estimator: `repeats` independent estimates of d/dtheta E[f] at
+// theta, their mean and variance beside the exact gradient and the estimator's exact mean and
+// variance (models/toy_bernoulli.hpp). With --train, each estimator also minimises E[f] from theta
+// by Adam (descent on the estimate) and records the loss and the gradient variance along the way.
+//
+// reinforce-ma's baseline is first warmed up by --warmup estimate/learn steps at theta, then frozen
+// for the repeats (its exact variance is that of the frozen baseline, recorded as baseline).
+//
+// HDF5 (float64; T = number of t values, N = number of recorded training steps):
+//   /toy_bernoulli/t [T], /toy_bernoulli/true_gradient [T], /toy_bernoulli/expected_value [T]
+//   /toy_bernoulli attributes: theta, repeats, samples, temperature, baseline_decay, warmup, estimators
+//   /toy_bernoulli/estimators/<name>/{mean,variance,exact_mean,exact_variance} [T]
+//       attributes: samples (int64), evaluations_per_estimate (int64), unbiased (int64 0/1)
+//       exact_* are NaN where the toy does not know the estimator's formula; variance has divisor repeats - 1.
+//   with --train:
+//   /toy_bernoulli/train/step [N] int64 (the step at which a row was recorded, before its update)
+//   /toy_bernoulli/train/<name>/{loss,theta,variance,exact_variance} [T x N]
+//       loss = E_q[f] exactly at the current theta; variance = sample variance of --probe-draws
+//       estimates at the current theta (estimator state frozen); exact_variance as above.
+//   attributes of /toy_bernoulli/train: steps, lr, record_every, probe_draws
+//
+// Randomness: cell (t, estimator) draws from Rng::stream(seed, {"toy-bernoulli", bits(t), estimator}),
+// its children 1 (warm-up), 2 (repeats), 3 (training) and 4 + i (the i-th training probe).
+#include <fmt/format.h>
+
+#include <bit>
+#include <cmath>
+#include <iostream>
+#include <limits>
+
+#include "estimators/estimator.hpp"
+#include "cli/commands.hpp"
+#include "store/h5io.hpp"
+#include "run/toy_bernoulli.hpp"
+#include "models/distributions.hpp"
+#include "models/optimizer.hpp"
+
+namespace gradest::cli {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+struct Moments {
+  double mean = 0, variance = 0;
+};
+Moments sample_moments(const std::vector<double>& x) {
+  double mean = 0, m2 = 0;  // Welford
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double d = x[i] - mean;
+    mean += d / double(i + 1);
+    m2 += d * (x[i] - mean);
+  }
+  return {mean, x.size() > 1 ? m2 / double(x.size() - 1) : kNaN};
+}
+
+bool toy_applies(const EstimatorInfo& info) { return info.bernoulli && info.target == Target::expectation; }
+
+std::string toy_estimator_names() {
+  std::string out;
+  for (const auto& entry : estimator_registry())
+    if (toy_applies(*entry.info)) {
+      if (!out.empty()) out += ',';
+      out += entry.info->name;
+    }
+  return out;
+}
+
+struct Cell {
+  Moments empirical;
+  ToyMoments exact{kNaN, kNaN};
+  int samples = 0;
+  std::int64_t evaluations = 0;
+};
+
+struct Trace {
+  std::vector<double> loss, theta, variance, exact_variance;
+};
+
+}  // namespace
+
+int run_toy_bernoulli(const std::vector<std::string>& args, const Context& context) {
+  std::string t_text, estimators_text, out;
+  double theta0 = 0.5, temperature = 1.0, decay = 0.9, lr = 0.01;
+  std::int64_t repeats = 0, warmup = 0, steps = 0, record_every = 0, probe_draws = 0;
+  int samples = 1;
+  std::uint64_t seed = 0;
+  bool train = false, force = false;
+  po::options_description options("toy-bernoulli options");
+  // clang-format off
+  options.add_options()
+      ("t", po::value(&t_text)->default_value("0.45"), "target(s) t of f(b) = (b - t)^2: number, list a,b or range a:b:n")
+      ("theta", po::value(&theta0)->default_value(0.5), "logit theta of q = Bern(sigmoid(theta)) (and the training start)")
+      ("repeats", po::value(&repeats)->default_value(10000), "independent estimates per (t, estimator) (>= 2)")
+      ("estimators", po::value(&estimators_text)->default_value(toy_estimator_names()), "comma list of Bernoulli ELBO estimators")
+      ("samples", po::value(&samples)->default_value(1), "samples S (pairs for arm/disarm); raised to an estimator's minimum")
+      ("temperature", po::value(&temperature)->default_value(1.0), "gumbel-softmax temperature (> 0)")
+      ("baseline-decay", po::value(&decay)->default_value(0.9), "reinforce-ma moving-average decay in [0, 1)")
+      ("warmup", po::value(&warmup)->default_value(100), "reinforce-ma baseline warm-up steps at theta before the repeats (>= 0)")
+      ("train", po::bool_switch(&train), "also train theta with each estimator (Adam, descent on E[f])")
+      ("steps", po::value(&steps)->default_value(2000), "training steps (>= 1)")
+      ("lr", po::value(&lr)->default_value(0.01), "Adam learning rate (> 0)")
+      ("record-every", po::value(&record_every)->default_value(10), "record loss and variance every E steps (>= 1)")
+      ("probe-draws", po::value(&probe_draws)->default_value(200), "estimates per recorded variance (>= 2)")
+      ("seed", po::value(&seed)->default_value(1), "random seed")
+      ("out", po::value(&out)->default_value("results/toy_bernoulli.h5"), "HDF5 output file")
+      ("force", po::bool_switch(&force), "overwrite --out if it exists");
+  // clang-format on
+  po::variables_map vm;
+  if (!parse(args, options, nullptr, vm)) {
+    print_help("toy-bernoulli",
+               "[--t 0.45] [--theta 0.5] [--repeats R] [--estimators a,b] [--train --steps N --lr 0.01] --out FILE.h5",
+               options);
+    return 0;
+  }
+  const std::vector<double> ts = parse_real_list(t_text, "t");
+  for (double t : ts)
+    if (!std::isfinite(t)) throw UsageError(fmt::format("option '--t': every t must be a finite number, got {}", t));
+  if (!std::isfinite(theta0))
+    throw UsageError(fmt::format("option '--theta': must be a finite number, got {}", theta0));
+  if (repeats < 2) throw UsageError(fmt::format("option '--repeats': must be an integer >= 2, got {}", repeats));
+  if (samples < 1) throw UsageError(fmt::format("option '--samples': must be an integer >= 1, got {}", samples));
+  if (warmup < 0) throw UsageError(fmt::format("option '--warmup': must be an integer >= 0, got {}", warmup));
+  if (train) {
+    if (steps < 1) throw UsageError(fmt::format("option '--steps': must be an integer >= 1, got {}", steps));
+    if (!(lr > 0) || !std::isfinite(lr)) throw UsageError(fmt::format("option '--lr': must be > 0, got {}", lr));
+    if (record_every < 1)
+      throw UsageError(fmt::format("option '--record-every': must be an integer >= 1, got {}", record_every));
+    if (probe_draws < 2)
+      throw UsageError(fmt::format("option '--probe-draws': must be an integer >= 2, got {}", probe_draws));
+  }
+  std::vector<std::string> names = split(estimators_text, ',');
+  for (auto& name : names) name = trim(name);
+  if (names.empty()) throw UsageError(fmt::format("option '--estimators': empty; allowed: {}", toy_estimator_names()));
+  std::vector<EstimatorOptions> estimator_options;
+  for (const auto& name : names) {
+    const EstimatorEntry* entry = find_estimator(name);
+    if (!entry || !toy_applies(*entry->info))
+      throw UsageError(fmt::format(
+          "option '--estimators': '{}' {}; allowed: {}", name,
+          entry ? "does not estimate a Bernoulli expectation (the toy has no K-sample bound)" : "is not an estimator",
+          toy_estimator_names()));
+    EstimatorOptions eo;
+    eo.samples = std::max(samples, entry->info->min_samples);
+    eo.temperature = temperature;
+    eo.baseline_decay = decay;
+    std::string error;
+    if (!eo.valid(&error)) throw UsageError(fmt::format("option for '{}': {}", name, error));
+    estimator_options.push_back(eo);
+  }
+  h5::check_output_path(out, force);
+
+  const std::size_t T = ts.size(), E = names.size();
+  const std::int64_t records = train ? steps / record_every + 1 : 0;
+  std::vector<std::vector<Cell>> cells(T, std::vector<Cell>(E));
+  std::vector<std::vector<Trace>> traces(T, std::vector<Trace>(E));
+  for (std::size_t ti = 0; ti < T; ++ti)
+    for (std::size_t e = 0; e < E; ++e) {
+      ToyBernoulli toy(ts[ti]);
+      const Rng cell_rng = Rng::stream(
+          seed, {stable_hash("toy-bernoulli"), std::bit_cast<std::uint64_t>(ts[ti]), stable_hash(names[e])});
+      std::string error;
+      auto estimator = make_estimator(names[e], estimator_options[e], LatentKind::bernoulli, &error);
+      if (!estimator) throw UsageError(error);
+      {  // warm-up of stateful baselines at theta (a no-op for the others' estimates)
+        Rng rng = cell_rng.child(1);
+        const StochasticNode node = toy_bernoulli_node(theta0);
+        NodeGradient grad;
+        for (std::int64_t w = 0; w < warmup; ++w) {
+          grad.reset_like(node);
+          estimator->estimate(node, toy, rng, grad);
+          estimator->learn(rng);
+        }
+      }
+      Cell& cell = cells[ti][e];
+      Rng rng = cell_rng.child(2);
+      toy.reset_evaluations();
+      const std::vector<double> draws = toy_bernoulli_draws(*estimator, toy, theta0, repeats, rng);
+      cell.empirical = sample_moments(draws);
+      cell.evaluations = toy.evaluations() / repeats;
+      cell.samples = estimator->options().samples;
+      if (auto exact = toy_bernoulli_exact_moments(*estimator, toy, theta0)) cell.exact = *exact;
+
+      if (!train) continue;
+      auto trained = make_estimator(names[e], estimator_options[e], LatentKind::bernoulli, &error);
+      OptimizerOptions adam;
+      adam.kind = OptimizerKind::adam;
+      adam.lr.initial = lr;
+      auto optimizer = Optimizer::make(adam, 1);
+      Vector theta = Vector::Constant(1, Real(theta0)), descent(1);
+      Rng train_rng = cell_rng.child(3);
+      Trace& trace = traces[ti][e];
+      NodeGradient grad;
+      for (std::int64_t step = 0; step <= steps; ++step) {
+        if (step % record_every == 0) {
+          Rng probe_rng = cell_rng.child(4 + std::uint64_t(step / record_every));
+          const double th = theta(0);
+          trace.loss.push_back(toy.expected_value(th));
+          trace.theta.push_back(th);
+          trace.variance.push_back(
+              sample_moments(toy_bernoulli_draws(*trained, toy, th, probe_draws, probe_rng)).variance);
+          const auto exact = toy_bernoulli_exact_moments(*trained, toy, th);
+          trace.exact_variance.push_back(exact ? exact->variance : kNaN);
+        }
+        if (step == steps) break;
+        const StochasticNode node = toy_bernoulli_node(theta(0));
+        grad.reset_like(node);
+        trained->estimate(node, toy, train_rng, grad);
+        trained->learn(train_rng);
+        descent(0) = -grad.d_logits(0, 0);  // the optimiser ascends; the toy's loss is minimised
+        optimizer->step(theta, descent);
+      }
+    }
+
+  std::cout << fmt::format(
+      "Bernoulli toy: q = Bern(sigmoid(theta)), f(b) = (b - t)^2, theta = {:g}; {} estimates per cell\n", theta0,
+      repeats);
+  for (std::size_t ti = 0; ti < T; ++ti) {
+    ToyBernoulli toy(ts[ti]);
+    std::cout << fmt::format("\nt = {:g}: true gradient {:.6e}\n", ts[ti], toy.exact_gradient(theta0));
+    std::cout << fmt::format("{:<24} {:>3} {:>5} {:>13} {:>13} {:>6} {:>11} {:>11} {:>7} {:>11}\n", "estimator", "S",
+                             "evals", "mean", "exact mean", "z", "variance", "exact var", "ratio", "var x evals");
+    for (std::size_t e = 0; e < E; ++e) {
+      const Cell& c = cells[ti][e];
+      const double se = std::sqrt(c.empirical.variance / double(repeats));
+      const double z = se > 0 ? (c.empirical.mean - c.exact.mean) / se : kNaN;
+      const std::string ratio =
+          c.exact.variance > 0 ? fmt::format("{:.3f}", c.empirical.variance / c.exact.variance) : "-";
+      std::cout << fmt::format(
+          "{:<24} {:>3} {:>5} {:>13.6e} {:>13.6e} {:>6.2f} {:>11.4e} {:>11.4e} {:>7} {:>11.4e}{}\n", names[e],
+          c.samples, c.evaluations, c.empirical.mean, c.exact.mean, z, c.empirical.variance, c.exact.variance, ratio,
+          c.empirical.variance * double(c.evaluations), find_estimator(names[e])->info->unbiased ? "" : "  (BIASED)");
+    }
+    if (train) {
+      std::cout << fmt::format(
+          "training (Adam lr {:g}, {} steps from theta = {:g}): final loss (minimum {:.6f}), theta\n", lr, steps,
+          theta0, std::min(toy.f(0), toy.f(1)));
+      for (std::size_t e = 0; e < E; ++e)
+        std::cout << fmt::format("  {:<24} loss {:.6f}  theta {:+.3f}\n", names[e], traces[ti][e].loss.back(),
+                                 traces[ti][e].theta.back());
+    }
+  }
+  std::cout << fmt::format(
+      "(z = (mean - exact mean) / (sd / sqrt({})); ratio = variance / exact variance, whose "
+      "relative standard error is about sqrt(2/{}) = {:.1f}% for near-normal estimates)\n",
+      repeats, repeats - 1, 100.0 * std::sqrt(2.0 / double(repeats - 1)));
+
+  std::string config = fmt::format(
+      "command = toy-bernoulli\nt = {}\ntheta = {}\nrepeats = {}\nestimators = {}\nsamples = {}\ntemperature = {}\n"
+      "baseline_decay = {}\nwarmup = {}\ntrain = {}\nsteps = {}\nlr = {}\nrecord_every = {}\nprobe_draws = {}\nseed = "
+      "{}\n"
+      "out = {}\nforce = {}\n",
+      t_text, theta0, repeats, fmt::join(names, ","), samples, temperature, decay, warmup, train, steps, lr,
+      record_every, probe_draws, seed, out, force);
+  h5::OutputFile file(out, force, h5::RunMetadata{context.command_line, seed, config});
+  H5::Group group = h5::ensure_group(file.file(), "/toy_bernoulli");
+  h5::write_attribute(group, "theta", theta0);
+  h5::write_attribute(group, "repeats", repeats);
+  h5::write_attribute(group, "samples", std::int64_t{samples});
+  h5::write_attribute(group, "temperature", temperature);
+  h5::write_attribute(group, "baseline_decay", decay);
+  h5::write_attribute(group, "warmup", warmup);
+  h5::write_attribute(group, "estimators", fmt::format("{}", fmt::join(names, ",")));
+  h5::write_vector(group, "t", ts);
+  std::vector<double> true_gradient, expected_value;
+  for (double t : ts) {
+    true_gradient.push_back(ToyBernoulli(t).exact_gradient(theta0));
+    expected_value.push_back(ToyBernoulli(t).expected_value(theta0));
+  }
+  h5::write_vector(group, "true_gradient", true_gradient);
+  h5::write_vector(group, "expected_value", expected_value);
+  for (std::size_t e = 0; e < E; ++e) {
+    H5::Group g = h5::ensure_group(file.file(), "/toy_bernoulli/estimators/" + names[e]);
+    std::vector<double> mean, variance, exact_mean, exact_variance;
+    for (std::size_t ti = 0; ti < T; ++ti) {
+      mean.push_back(cells[ti][e].empirical.mean);
+      variance.push_back(cells[ti][e].empirical.variance);
+      exact_mean.push_back(cells[ti][e].exact.mean);
+      exact_variance.push_back(cells[ti][e].exact.variance);
+    }
+    h5::write_attribute(g, "samples", std::int64_t{cells[0][e].samples});
+    h5::write_attribute(g, "evaluations_per_estimate", cells[0][e].evaluations);
+    h5::write_attribute(g, "unbiased", std::int64_t{find_estimator(names[e])->info->unbiased ? 1 : 0});
+    h5::write_vector(g, "mean", mean);
+    h5::write_vector(g, "variance", variance);
+    h5::write_vector(g, "exact_mean", exact_mean);
+    h5::write_vector(g, "exact_variance", exact_variance);
+  }
+  if (train) {
+    H5::Group tg = h5::ensure_group(file.file(), "/toy_bernoulli/train");
+    h5::write_attribute(tg, "steps", steps);
+    h5::write_attribute(tg, "lr", lr);
+    h5::write_attribute(tg, "record_every", record_every);
+    h5::write_attribute(tg, "probe_draws", probe_draws);
+    std::vector<std::int64_t> step_index;
+    for (std::int64_t i = 0; i < records; ++i) step_index.push_back(i * record_every);
+    h5::write_vector(tg, "step", step_index);
+    for (std::size_t e = 0; e < E; ++e) {
+      H5::Group g = h5::ensure_group(file.file(), "/toy_bernoulli/train/" + names[e]);
+      MatrixD loss(T, records), theta(T, records), variance(T, records), exact_variance(T, records);
+      for (std::size_t ti = 0; ti < T; ++ti)
+        for (std::int64_t i = 0; i < records; ++i) {
+          const Trace& tr = traces[ti][e];
+          loss(ti, i) = tr.loss[i];
+          theta(ti, i) = tr.theta[i];
+          variance(ti, i) = tr.variance[i];
+          exact_variance(ti, i) = tr.exact_variance[i];
+        }
+      h5::write_matrix(g, "loss", loss);
+      h5::write_matrix(g, "theta", theta);
+      h5::write_matrix(g, "variance", variance);
+      h5::write_matrix(g, "exact_variance", exact_variance);
+    }
+  }
+  file.commit();
+  std::cout << "wrote " << out << "\n";
+  return 0;
+}
+
+}  // namespace gradest::cli

@@ -1,0 +1,27 @@
+#include "models/vae_gradient.hpp"
+
+namespace gradest {
+
+VaeGradientResult vae_gradient(Vae& vae, int slot, const Matrix& x, const NodeEstimate& estimate,
+                               const std::optional<KlWeight>& kl, VaeGradientScratch& scratch) {
+  VaeGradientResult result;
+  vae.zero_gradient();
+  vae.encode(slot, x, scratch.node);
+  scratch.node_gradient.reset_like(scratch.node);
+  estimate(scratch.node, scratch.node_gradient);
+  if (kl) {
+    vae.kl(scratch.node, scratch.kl);
+    result.kl_finite = all_finite(scratch.kl);
+    result.kl_sum = scratch.kl.cast<double>().sum();
+    scratch.kl_weights.setConstant(scratch.kl.rows(), scratch.kl.cols(), Real(kl->beta));
+    if (kl->free_bits > 0) {
+      for (Index j = 0; j < scratch.kl.cols(); ++j)
+        if (scratch.kl.col(j).cast<double>().mean() < kl->free_bits) scratch.kl_weights.col(j).setZero();
+    }
+    if (kl->beta > 0) vae.kl_backward(scratch.node, scratch.kl_weights, scratch.node_gradient);
+  }
+  vae.encode_backward(slot, scratch.node_gradient);
+  return result;
+}
+
+}  // namespace gradest

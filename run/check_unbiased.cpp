@@ -1,0 +1,144 @@
+#include "run/check_unbiased.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+
+#include "core/errors.hpp"
+#include "core/text.hpp"
+#include "models/distributions.hpp"
+#include "models/toy_bernoulli.hpp"
+#include "models/toy_x2.hpp"
+
+namespace gradest::probe {
+
+
+std::optional<CheckModel> parse_check_model(std::string_view name) {
+  if (name == "bernoulli-vae") return CheckModel::bernoulli_vae;
+  if (name == "gaussian-vae") return CheckModel::gaussian_vae;
+  if (name == "x2") return CheckModel::x2;
+  if (name == "toy-bernoulli") return CheckModel::toy_bernoulli;
+  return std::nullopt;
+}
+
+std::string_view to_string(CheckModel model) {
+  switch (model) {
+    case CheckModel::bernoulli_vae: return "bernoulli-vae";
+    case CheckModel::gaussian_vae: return "gaussian-vae";
+    case CheckModel::x2: return "x2";
+    case CheckModel::toy_bernoulli: return "toy-bernoulli";
+  }
+  return "?";
+}
+
+LatentKind latent_kind(CheckModel model) {
+  return model == CheckModel::bernoulli_vae || model == CheckModel::toy_bernoulli ? LatentKind::bernoulli
+                                                                                  : LatentKind::gaussian;
+}
+
+namespace {
+
+constexpr double kToyT = 0.45;
+
+// The toys: node-level draws against the closed-form node gradient.
+CheckResult check_toy(const CheckSpec& spec, Estimator& estimator, int latents) {
+  const bool bernoulli = spec.model == CheckModel::toy_bernoulli;
+  StochasticNode node;
+  node.kind = latent_kind(spec.model);
+  std::unique_ptr<Objective> objective;
+  VectorD exact;
+  const double theta[] = {0.5, -0.3, 1.2, -1.5, 0.1, 2.0, -0.7, 0.9};
+  const double phi[] = {2.0, -1.0, 0.5, 1.5, -2.0, 0.25, -0.5, 1.0};
+  if (bernoulli) {
+    auto toy = std::make_unique<ToyBernoulli>(kToyT, 1);
+    node.logits.resize(1, latents);
+    exact.resize(latents);
+    for (int j = 0; j < latents; ++j) {
+      node.logits(0, j) = Real(theta[j]);
+      exact(j) = toy->exact_gradient(theta[j]);
+    }
+    objective = std::move(toy);
+  } else {
+    objective = std::make_unique<X2Objective>(1);
+    node.mean.resize(1, latents);
+    node.log_var = Matrix::Zero(1, latents);
+    exact.resize(2 * latents);
+    for (int j = 0; j < latents; ++j) {
+      node.mean(0, j) = Real(phi[j]);
+      exact(j) = x2::true_gradient(phi[j]);
+      exact(latents + j) = 1.0;  // d/dlog_var E[z^2] = d/dlog_var (mu^2 + exp(log_var))
+    }
+  }
+  Parameters layout;
+  layout.add("node", exact.size());
+  DrawResult draws;
+  NodeGradient grad;
+  Vector flat(exact.size());
+  const std::uint64_t label = stable_hash(estimator.info().name);
+  std::int64_t evaluations = 0;
+  for (std::int64_t r = 0; r < spec.draws; ++r) {
+    grad.reset_like(node);
+    Rng rng = Rng::stream(spec.seed, {stable_hash("check-toy"), label, std::uint64_t(r)});
+    const std::int64_t before = objective->evaluations();
+    estimator.estimate(node, *objective, rng, grad);
+    evaluations += objective->evaluations() - before;
+    if (bernoulli) flat = Eigen::Map<const Vector>(grad.d_logits.data(), latents);
+    else {
+      flat.head(latents) = Eigen::Map<const Vector>(grad.d_mean.data(), latents);
+      flat.tail(latents) = Eigen::Map<const Vector>(grad.d_log_var.data(), latents);
+    }
+    draws.moments.add(flat);
+  }
+  draws.evals_per_estimate = double(evaluations) / double(spec.draws);
+  CheckResult result;
+  result.test = unbiasedness_test(layout, draws, exact, spec.alpha);
+  result.reference = bernoulli ? "closed form sigmoid'(theta) ((1 - t)^2 - t^2), t = 0.45" : "closed form 2 phi, 1";
+  return result;
+}
+
+}  // namespace
+
+CheckResult check_unbiased(const CheckSpec& spec) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  const LatentKind kind = latent_kind(spec.model);
+  std::string error;
+  auto estimator = make_estimator(spec.estimator, spec.options, kind, &error);
+  if (!estimator) throw ConfigError(error);
+  if (!(spec.alpha > 0 && spec.alpha < 1)) throw ConfigError(fmt::format("--alpha must be in (0, 1), got {}", spec.alpha));
+  if (spec.draws < 2) throw ConfigError(fmt::format("--draws must be an integer >= 2, got {}", spec.draws));
+  const bool toy = spec.model == CheckModel::x2 || spec.model == CheckModel::toy_bernoulli;
+  const int default_latents = toy ? 2 : (kind == LatentKind::bernoulli ? 3 : 1);
+  const int latents = spec.latents > 0 ? spec.latents : default_latents;
+  const int max_latents = toy ? 8 : (kind == LatentKind::bernoulli ? 8 : 2);
+  if (latents < 1 || latents > max_latents)
+    throw ConfigError(fmt::format("--latents for {} must be in 1..{}, got {}", to_string(spec.model), max_latents, latents));
+  if (spec.batch < 1 || spec.batch > 64) throw ConfigError(fmt::format("--batch must be in 1..64, got {}", spec.batch));
+  const bool bound = estimator->info().target == Target::importance_bound;
+  if (toy) {
+    if (bound)
+      throw ConfigError(fmt::format("estimator '{}' targets the K-sample bound, which the toy {} does not have; use "
+                                   "bernoulli-vae or gaussian-vae",
+                                   spec.estimator, to_string(spec.model)));
+    CheckResult result = check_toy(spec, *estimator, latents);
+    result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    return result;
+  }
+  SmallInstance instance = make_small_instance(kind, latents, spec.batch, spec.seed);
+  const int K = bound ? spec.options.samples : 0;
+  if (!exact_reference_available(*instance.vae, K, &error))
+    throw ConfigError(fmt::format("{} with --latents {}{}: {}", to_string(spec.model), latents,
+                                 bound ? fmt::format(" and K = --samples {}", K) : std::string(), error));
+  const auto exact = exact_per_example(*instance.vae, instance.x, estimator->info(), spec.options, &error);
+  if (!exact) throw std::runtime_error(error);
+  const DrawResult draws = draw_estimates(*instance.vae, instance.x, *estimator, spec.draws, spec.seed, 0,
+                                          estimator->info().name);
+  CheckResult result;
+  result.test = unbiasedness_test(instance.vae->parameters(), draws, *exact, spec.alpha);
+  result.reference = error;
+  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return result;
+}
+
+}  // namespace gradest::probe

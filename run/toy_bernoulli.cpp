@@ -1,0 +1,49 @@
+#include "run/toy_bernoulli.hpp"
+
+#include <string_view>
+
+#include "estimators/reinforce_ma.hpp"
+
+namespace gradest {
+
+StochasticNode toy_bernoulli_node(double theta) {
+  StochasticNode node;
+  node.kind = LatentKind::bernoulli;
+  node.logits = Matrix::Constant(1, 1, Real(theta));
+  return node;
+}
+
+std::vector<double> toy_bernoulli_draws(Estimator& estimator, ToyBernoulli& toy, double theta, std::int64_t repeats,
+                                        Rng& rng) {
+  const StochasticNode node = toy_bernoulli_node(theta);
+  NodeGradient grad;
+  std::vector<double> draws(static_cast<std::size_t>(repeats));
+  for (auto& draw : draws) {
+    grad.reset_like(node);
+    estimator.estimate(node, toy, rng, grad);
+    draw = grad.d_logits(0, 0);
+  }
+  return draws;
+}
+
+std::optional<ToyMoments> toy_bernoulli_exact_moments(const Estimator& estimator, const ToyBernoulli& toy,
+                                                      double theta) {
+  namespace tb = toy_bernoulli;
+  const std::string_view name = estimator.info().name;
+  const int S = estimator.options().samples;
+  if (name == "reinforce") return tb::score_function(toy, theta, S, 0.0);
+  if (name == "reinforce-ma") {
+    const auto* ma = dynamic_cast<const ReinforceMA*>(&estimator);
+    return ma ? std::optional(tb::score_function(toy, theta, S, ma->baseline())) : std::nullopt;
+  }
+  if (name == "reinforce-loo") return tb::leave_one_out(toy, theta, S);
+  if (name == "reinforce-self-baseline") return tb::self_baseline(toy, theta, S);
+  if (name == "arm") return tb::arm(toy, theta, S);
+  if (name == "disarm") return tb::disarm(toy, theta, S);
+  if (name == "gumbel-softmax") return tb::gumbel_softmax(toy, theta, S, estimator.options().temperature);
+  if (name == "straight-through") return tb::straight_through(toy, theta, S);
+  if (name == "exact") return ToyMoments{toy.exact_gradient(theta), 0.0};
+  return std::nullopt;
+}
+
+}  // namespace gradest

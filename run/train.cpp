@@ -1,0 +1,188 @@
+#include "run/train.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <numeric>
+
+#include "core/errors.hpp"
+#include "core/text.hpp"
+#include "store/h5io.hpp"
+#include "models/distributions.hpp"
+
+namespace gradest::train {
+
+// ---- data and model ------------------------------------------------------------------------------
+
+data::DataSplits load_data(const TrainConfig& config) {
+  switch (config.data) {
+    case DataKind::fashion_mnist: return data::load_fashion_mnist(config.data_dir);
+    case DataKind::file: return data::load_hdf5(config.data_file);
+    case DataKind::synthetic: {
+      data::SyntheticOptions options = config.synthetic;
+      options.latent = config.model;
+      return data::make_synthetic(options);
+    }
+  }
+  throw std::logic_error("unknown data kind");
+}
+
+namespace {
+
+// The mean of x as the model sees it (after binarization), per dimension.
+VectorD seen_mean(const TrainConfig& config, const data::Dataset& train) {
+  if (config.binarize != data::Binarize::threshold) return train.mean();
+  VectorD sum = VectorD::Zero(train.dim());
+  for (Index i = 0; i < train.size(); ++i)
+    for (Index j = 0; j < train.dim(); ++j) sum(j) += train.value(i, j) > Real(0.5) ? 1.0 : 0.0;
+  return sum / double(std::max<Index>(1, train.size()));
+}
+
+VaeConfig vae_config(const TrainConfig& config, int input_dim, const VectorD& mean) {
+  VaeConfig vc;
+  vc.latent = config.model;
+  vc.input_dim = input_dim;
+  vc.latents = config.latents.value_or(config.model == LatentKind::bernoulli ? 200 : 20);
+  vc.encoder = NetworkSpec{config.encoder, config.activation};
+  vc.decoder = NetworkSpec{config.decoder.value_or(std::vector<int>(config.encoder.rbegin(), config.encoder.rend())),
+                           config.activation};
+  vc.likelihood = config.likelihood;
+  vc.categories = config.categories;
+  vc.fixed_sigma = config.fixed_sigma;
+  vc.centre_input = config.centre_input;
+  if (config.centre_input) vc.input_mean = mean.cast<Real>();
+  vc.signed_latent_input = config.signed_latent_input;
+  if (config.output_bias_init && mean.size() == input_dim) {
+    if (config.likelihood == Likelihood::bernoulli) {
+      // Clipped so that pixels that are always 0 (or 1) in the data get a finite bias.
+      const VectorD p = mean.array().max(1e-3).min(1.0 - 1e-3);
+      vc.output_bias_init = (p.array() / (1.0 - p.array())).log().cast<Real>();
+    } else if (config.likelihood != Likelihood::categorical) {
+      vc.output_bias_init = mean.cast<Real>();
+    }
+  }
+  return vc;
+}
+
+}  // namespace
+
+VaeConfig make_vae_config(const TrainConfig& config, const data::DataSplits& data) {
+  const bool need_mean = config.centre_input || config.output_bias_init;
+  return vae_config(config, int(data.train.dim()), need_mean ? seen_mean(config, data.train) : VectorD());
+}
+
+bool check_data(const TrainConfig& config, const data::DataSplits& data, std::string* error) {
+  auto fail = [&](std::string message) {
+    if (error) *error = std::move(message);
+    return false;
+  };
+  if (data.train.empty() || data.test.empty()) return fail("the data have an empty train or test split");
+  if (config.batch > data.train.size())
+    return fail(fmt::format("--batch {} is larger than the {} training examples", config.batch, data.train.size()));
+  const double lo = std::min(data.train.min_value(), data.test.min_value());
+  const double hi = std::max(data.train.max_value(), data.test.max_value());
+  if ((config.binarize != data::Binarize::none || config.likelihood == Likelihood::bernoulli) && (lo < 0 || hi > 1))
+    return fail(fmt::format("data values span [{}, {}]; --binarize {} with the {} likelihood needs values in [0, 1] "
+                            "(use --binarize none --likelihood gaussian-fixed for real-valued data)",
+                            lo, hi, data::to_string(config.binarize), to_string(config.likelihood)));
+  if (config.likelihood == Likelihood::categorical) {
+    for (const auto* split : {&data.train, &data.test})
+      for (Index i = 0; i < split->size(); ++i)
+        for (Index j = 0; j < split->dim(); ++j) {
+          const double v = split->value(i, j);
+          if (v < 0 || v >= config.categories || v != std::floor(v))
+            return fail(fmt::format("the categorical likelihood needs symbol ids 0..{}; found {}", config.categories - 1, v));
+        }
+  }
+  if (config.data == DataKind::synthetic && config.latents && config.model == LatentKind::bernoulli &&
+      config.synthetic.dim != data.train.dim())
+    return fail("synthetic data dimension mismatch");
+  TrainConfig resolved = config;
+  resolved.resolve();
+  const VaeConfig vc = make_vae_config(resolved, data);
+  std::string vae_error;
+  if (!vc.valid(&vae_error)) return fail(vae_error);
+  return true;
+}
+
+std::unique_ptr<Vae> load_model(const H5::Group& run_group, TrainConfig* config_out) {
+  if (!run_group.attrExists("config")) throw ConfigError("the run group has no 'config' attribute (not a gradest training run)");
+  TrainConfig config = parse_config_text(h5::read_string_attribute(run_group, "config"));
+  config.resolve();
+  if (!run_group.nameExists("params")) throw ConfigError("the run has no saved parameters (params/)");
+  H5::Group params = run_group.openGroup("params");
+  std::int64_t input_dim = 0;
+  params.openAttribute("input_dim").read(H5::PredType::NATIVE_INT64, &input_dim);
+  VectorD mean;
+  if (params.nameExists("input_mean")) {
+    const auto m = h5::read_vector(params, "input_mean");
+    mean = Eigen::Map<const VectorD>(m.data(), Index(m.size()));
+  }
+  TrainConfig for_model = config;
+  for_model.output_bias_init = false;  // the saved parameters hold the trained bias
+  VaeConfig vc = vae_config(for_model, int(input_dim), mean);
+  Rng unused(0);
+  auto vae = Vae::make(vc, unused);
+  h5::load_parameters(run_group, *vae, "the run");
+  if (config_out) *config_out = config;
+  return vae;
+}
+
+// ---- evaluation -------------------------------------------------------------------------------------
+
+Evaluation evaluate(Vae& vae, const Matrix& x, int iwae_samples, bool count_active_units, Rng& rng) {
+  Evaluation out;
+  const Index n = x.rows(), k = vae.latents();
+  const Index chunk = iwae_samples > 0 ? std::max<Index>(1, 8192 / iwae_samples) : 1000;
+  StochasticNode node;
+  Matrix xc, kl, z, noise;
+  Vector value, log_q;
+  double recon = 0, kl_sum = 0, iwae = 0;
+  VectorD mean_sum = VectorD::Zero(k), mean_sq = VectorD::Zero(k);
+  const double log_k = std::log(double(std::max(iwae_samples, 1)));
+  for (Index first = 0; first < n; first += chunk) {
+    const Index B = std::min(chunk, n - first);
+    xc = x.middleRows(first, B);
+    vae.encode(Network::kInferenceSlot, xc, node);
+    vae.kl(node, kl);
+    kl_sum += kl.cast<double>().sum();
+    sample_node(node, 1, rng, z, noise);
+    vae.objective(xc, Objective::Terms::likelihood).evaluate(0, z, value);
+    recon += value.cast<double>().sum();
+    if (iwae_samples > 0) {
+      sample_node(node, iwae_samples, rng, z, noise);
+      vae.objective(xc, Objective::Terms::joint).evaluate(0, z, value);
+      log_prob(node, z, log_q);
+      for (Index b = 0; b < B; ++b) {
+        double max_w = -std::numeric_limits<double>::infinity();
+        for (int s = 0; s < iwae_samples; ++s) max_w = std::max(max_w, double(value(s * B + b)) - double(log_q(s * B + b)));
+        double sum = 0;
+        for (int s = 0; s < iwae_samples; ++s) sum += std::exp(double(value(s * B + b)) - double(log_q(s * B + b)) - max_w);
+        iwae += max_w + std::log(sum) - log_k;
+      }
+    }
+    if (count_active_units) {
+      for (Index j = 0; j < k; ++j)
+        for (Index b = 0; b < B; ++b) {
+          const double m = node.kind == LatentKind::gaussian ? double(node.mean(b, j)) : double(sigmoid(node.logits(b, j)));
+          mean_sum(j) += m;
+          mean_sq(j) += m * m;
+        }
+    }
+  }
+  out.recon = recon / double(n);
+  out.kl = kl_sum / double(n);
+  out.elbo = out.recon - out.kl;
+  if (iwae_samples > 0) out.iwae = iwae / double(n);
+  if (count_active_units && n > 1)
+    for (Index j = 0; j < k; ++j) {
+      const double variance = (mean_sq(j) - mean_sum(j) * mean_sum(j) / double(n)) / double(n - 1);
+      if (variance > 0.01) ++out.active_units;
+    }
+  return out;
+}
+
+}  // namespace gradest::train

@@ -1,0 +1,289 @@
+#include "store/h5io.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <streambuf>
+
+#include "core/errors.hpp"
+#include "core/text.hpp"
+#include "gradest_version.hpp"
+
+namespace gradest::h5 {
+
+namespace fs = std::filesystem;
+
+bool g_unclosable_file = false;
+bool unclosable_file() { return g_unclosable_file; }
+
+void check_output_path(const std::string& path, bool overwrite) {
+  if (path.empty()) throw InputError("output path is empty; give a file name such as results/run.h5");
+  std::error_code ec;
+  const fs::path p(path);
+  if (fs::exists(p, ec)) {
+    if (fs::is_directory(p, ec)) throw InputError(fmt::format("output path '{}' is a directory; give a file name", path));
+    if (!overwrite) throw InputError(fmt::format("output file '{}' exists; pass --force to overwrite it", path));
+  }
+  fs::path dir = p.parent_path();
+  if (dir.empty()) dir = ".";
+  if (!fs::is_directory(dir, ec))
+    throw InputError(fmt::format("cannot write '{}': directory '{}' does not exist", path, dir.string()));
+  if (::access(dir.c_str(), W_OK) != 0)
+    throw InputError(fmt::format("cannot write '{}': directory '{}' is not writable", path, dir.string()));
+}
+
+OutputFile::OutputFile(std::string path, bool overwrite, const RunMetadata& metadata)
+    : path_(std::move(path)), partial_(fmt::format("{}.partial-{}", path_, ::getpid())) {
+  check_output_path(path_, overwrite);
+  try {
+    file_ = std::make_unique<H5::H5File>(partial_, H5F_ACC_TRUNC);
+  } catch (const H5::Exception&) {
+    throw InputError(fmt::format("cannot create '{}'", partial_));
+  }
+  H5::Group root = file_->openGroup("/");
+  write_attribute(root, "gradest_version", std::string(kVersion));
+  write_attribute(root, "git_commit", std::string(kGitCommit));
+  write_attribute(root, "schema_version", kSchemaVersion);
+  write_attribute(root, "command_line", metadata.command_line);
+  write_attribute(root, "seed", static_cast<std::int64_t>(metadata.seed));
+  write_attribute(root, "config", metadata.config);
+  write_attribute(root, "date_utc", utc_now());
+}
+
+OutputFile::~OutputFile() {
+  if (committed_ || !file_) return;
+  abandon();
+}
+
+void OutputFile::abandon() {
+  // HDF5 crashes closing a file whose data could not be written (disk full); flush first and, if
+  // that fails, leave the handle to the process's exit. Either way the partial file goes.
+  if (file_ && H5Fflush(file_->getId(), H5F_SCOPE_GLOBAL) >= 0) {
+    try {
+      file_->close();
+    } catch (...) {
+    }
+    file_.reset();
+  } else if (file_) {
+    // Deliberately leaked: destroying the handle would make HDF5 close it and crash.
+    g_unclosable_file = true;
+    (void)file_.release();
+  }
+  std::remove(partial_.c_str());
+}
+
+void OutputFile::commit() {
+  if (H5Fflush(file_->getId(), H5F_SCOPE_GLOBAL) < 0) {
+    abandon();
+    throw std::runtime_error(fmt::format("cannot write '{}' (disk full or file size limit?); nothing was written", path_));
+  }
+  file_->close();
+  std::error_code ec;
+  fs::rename(partial_, path_, ec);
+  if (ec) {
+    std::remove(partial_.c_str());
+    throw std::runtime_error(fmt::format("cannot rename '{}' to '{}': {}", partial_, path_, ec.message()));
+  }
+  committed_ = true;
+}
+
+H5::H5File open_gradest_file(const std::string& path) {
+  if (!std::filesystem::exists(path)) throw InputError(fmt::format("'{}' does not exist", path));
+  bool is_hdf5 = false;
+  try {
+    is_hdf5 = H5::H5File::isHdf5(path.c_str());
+  } catch (const H5::Exception&) {
+    is_hdf5 = false;
+  }
+  if (!is_hdf5) throw InputError(fmt::format("'{}' is not an HDF5 file (or is truncated)", path));
+  H5::H5File file;
+  try {
+    file = H5::H5File(path, H5F_ACC_RDONLY);
+  } catch (const H5::Exception&) {
+    throw InputError(fmt::format("'{}' cannot be opened as HDF5: truncated or corrupted", path));
+  }
+  H5::Group root = file.openGroup("/");
+  if (!root.attrExists("schema_version") || !root.attrExists("gradest_version"))
+    throw InputError(fmt::format("'{}' is not a gradest file (no schema_version attribute)", path));
+  std::int64_t version = 0;
+  root.openAttribute("schema_version").read(H5::PredType::NATIVE_INT64, &version);
+  if (version != h5::kSchemaVersion)
+    throw InputError(fmt::format("'{}' has schema version {}; this gradest reads version {}", path, version,
+                                 h5::kSchemaVersion));
+  return file;
+}
+
+H5::Group ensure_group(H5::H5File& file, const std::string& path) {
+  H5::Group group = file.openGroup("/");
+  std::string current;
+  for (const auto& part : text::split(path, '/')) {
+    if (part.empty()) continue;
+    current += "/" + part;
+    if (file.nameExists(current))
+      group = file.openGroup(current);
+    else
+      group = file.createGroup(current);
+  }
+  return group;
+}
+
+void write_attribute(H5::H5Object& object, const std::string& name, const std::string& value) {
+  H5::StrType type(H5::PredType::C_S1, H5T_VARIABLE);
+  if (object.attrExists(name)) object.removeAttr(name);
+  H5::Attribute attr = object.createAttribute(name, type, H5::DataSpace(H5S_SCALAR));
+  attr.write(type, value);
+}
+
+void write_attribute(H5::H5Object& object, const std::string& name, double value) {
+  if (object.attrExists(name)) object.removeAttr(name);
+  H5::Attribute attr = object.createAttribute(name, H5::PredType::NATIVE_DOUBLE, H5::DataSpace(H5S_SCALAR));
+  attr.write(H5::PredType::NATIVE_DOUBLE, &value);
+}
+
+void write_attribute(H5::H5Object& object, const std::string& name, std::int64_t value) {
+  if (object.attrExists(name)) object.removeAttr(name);
+  H5::Attribute attr = object.createAttribute(name, H5::PredType::NATIVE_INT64, H5::DataSpace(H5S_SCALAR));
+  attr.write(H5::PredType::NATIVE_INT64, &value);
+}
+
+std::string read_string_attribute(const H5::H5Object& object, const std::string& name) {
+  H5::Attribute attr = object.openAttribute(name);
+  std::string value;
+  attr.read(attr.getStrType(), value);
+  return value;
+}
+
+void write_vector(H5::Group& group, const std::string& name, const std::vector<double>& values) {
+  write_array(group, name, {values.size()}, values.data());
+}
+
+void write_vector(H5::Group& group, const std::string& name, const std::vector<std::int64_t>& values) {
+  hsize_t dims[1] = {values.size()};
+  H5::DataSpace space(1, dims);
+  H5::DataSet ds = group.createDataSet(name, H5::PredType::NATIVE_INT64, space);
+  if (!values.empty()) ds.write(values.data(), H5::PredType::NATIVE_INT64);
+}
+
+void write_matrix(H5::Group& group, const std::string& name, const MatrixD& values) {
+  const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> row_major = values;
+  write_array(group, name, {static_cast<hsize_t>(values.rows()), static_cast<hsize_t>(values.cols())}, row_major.data());
+}
+
+namespace {
+template <class T>
+void write_array_impl(H5::Group& group, const std::string& name, const std::vector<hsize_t>& shape, const T* data,
+                      const H5::PredType& type) {
+  H5::DataSpace space(static_cast<int>(shape.size()), shape.data());
+  H5::DataSet ds = group.createDataSet(name, type, space);
+  hsize_t n = 1;
+  for (auto d : shape) n *= d;
+  if (n > 0) ds.write(data, type);
+}
+}  // namespace
+
+void write_array(H5::Group& group, const std::string& name, const std::vector<hsize_t>& shape, const float* data) {
+  write_array_impl(group, name, shape, data, H5::PredType::NATIVE_FLOAT);
+}
+void write_array(H5::Group& group, const std::string& name, const std::vector<hsize_t>& shape, const double* data) {
+  write_array_impl(group, name, shape, data, H5::PredType::NATIVE_DOUBLE);
+}
+
+std::vector<double> read_vector(const H5::Group& group, const std::string& name) {
+  H5::DataSet ds = group.openDataSet(name);
+  const hssize_t n = ds.getSpace().getSimpleExtentNpoints();
+  std::vector<double> out(static_cast<std::size_t>(n));
+  if (n > 0) ds.read(out.data(), H5::PredType::NATIVE_DOUBLE);
+  return out;
+}
+
+std::vector<std::int64_t> read_int_vector(const H5::Group& group, const std::string& name) {
+  H5::DataSet ds = group.openDataSet(name);
+  const hssize_t n = ds.getSpace().getSimpleExtentNpoints();
+  std::vector<std::int64_t> out(static_cast<std::size_t>(n));
+  if (n > 0) ds.read(out.data(), H5::PredType::NATIVE_INT64);
+  return out;
+}
+
+MatrixD read_matrix(const H5::Group& group, const std::string& name) {
+  H5::DataSet ds = group.openDataSet(name);
+  H5::DataSpace space = ds.getSpace();
+  hsize_t dims[2] = {0, 0};
+  if (space.getSimpleExtentNdims() != 2) throw std::runtime_error(fmt::format("dataset '{}' is not two-dimensional", name));
+  space.getSimpleExtentDims(dims);
+  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> m(dims[0], dims[1]);
+  if (m.size() > 0) ds.read(m.data(), H5::PredType::NATIVE_DOUBLE);
+  return m;
+}
+
+Series::Series(H5::Group& group, const std::string& name) {
+  hsize_t dims[1] = {0}, max_dims[1] = {H5S_UNLIMITED}, chunk[1] = {256};
+  H5::DataSpace space(1, dims, max_dims);
+  H5::DSetCreatPropList props;
+  props.setChunk(1, chunk);
+  dataset_ = group.createDataSet(name, H5::PredType::NATIVE_DOUBLE, space, props);
+}
+
+void Series::append(double value) {
+  hsize_t new_size[1] = {size_ + 1};
+  dataset_.extend(new_size);
+  H5::DataSpace file_space = dataset_.getSpace();
+  hsize_t offset[1] = {size_}, count[1] = {1};
+  file_space.selectHyperslab(H5S_SELECT_SET, count, offset);
+  H5::DataSpace mem_space(1, count);
+  dataset_.write(&value, H5::PredType::NATIVE_DOUBLE, mem_space, file_space);
+  size_ = new_size[0];
+}
+
+namespace {
+// Passes std::cerr through line by line, dropping HDF5's destructor failure lines.
+class DestructorMessageFilter : public std::streambuf {
+ public:
+  explicit DestructorMessageFilter(std::streambuf* target) : target_(target) {}
+
+ protected:
+  int overflow(int c) override {
+    if (c == traits_type::eof()) return traits_type::not_eof(c);
+    line_ += static_cast<char>(c);
+    if (c == '\n') emit();
+    return c;
+  }
+  int sync() override {
+    if (!line_.empty() && line_.back() == '\n') emit();
+    return target_->pubsync();
+  }
+
+ private:
+  void emit() {
+    const auto sep = line_.find(" - ");
+    const bool hdf5_destructor = sep != std::string::npos && line_.find("::~") != std::string::npos &&
+                                 line_.find("::~") < sep;
+    if (!hdf5_destructor) target_->sputn(line_.data(), static_cast<std::streamsize>(line_.size()));
+    line_.clear();
+  }
+  std::streambuf* target_;
+  std::string line_;
+};
+}  // namespace
+
+void silence_hdf5_destructor_messages() {
+  // Never destroyed: std::cerr is flushed by the runtime after static objects are destroyed.
+  static auto* filter = new DestructorMessageFilter(std::cerr.rdbuf());
+  std::cerr.rdbuf(filter);
+  std::cerr.setf(std::ios::unitbuf);
+}
+
+std::string utc_now() {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace gradest::h5

@@ -1,0 +1,97 @@
+#pragma once
+// HDF5 output that explains itself and never leaves a half-written file under the final name.
+//
+// `OutputFile` refuses an existing path (unless overwrite is allowed) or an unwritable directory
+// BEFORE any work starts, writes to "<path>.partial-<pid>" and renames it over the final path in
+// commit(). A file never committed (error, exception, kill) leaves the final path untouched.
+// Every file carries the root attributes of `RunMetadata`.
+#include <H5Cpp.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/types.hpp"
+
+namespace gradest::h5 {
+
+inline constexpr std::int64_t kSchemaVersion = 1;
+
+struct RunMetadata {
+  std::string command_line;
+  std::uint64_t seed = 0;
+  std::string config;  // the whole resolved configuration, "key = value" lines
+};
+
+// Throws InputError if `path` exists and !overwrite, or its directory cannot be written.
+void check_output_path(const std::string& path, bool overwrite);
+
+class OutputFile {
+ public:
+  OutputFile(std::string path, bool overwrite, const RunMetadata& metadata);
+  ~OutputFile();  // removes the partial file unless committed
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+
+  H5::H5File& file() { return *file_; }
+  // Flushes, closes and renames to the final path.
+  void commit();
+
+ private:
+  void abandon();
+  std::string path_, partial_;
+  // Held by pointer: after a failed close (disk full) HDF5 must not be asked to close it again.
+  std::unique_ptr<H5::H5File> file_;
+  bool committed_ = false;
+};
+
+// Opens a gradest file for reading, refusing with InputError (one line, naming the path) a
+// missing file, a file that is not HDF5 or is truncated, one without gradest's root attributes,
+// or one of another schema version.
+H5::H5File open_gradest_file(const std::string& path);
+
+// Creates (or opens) a group by absolute path, creating intermediate groups.
+H5::Group ensure_group(H5::H5File& file, const std::string& path);
+
+void write_attribute(H5::H5Object& object, const std::string& name, const std::string& value);
+void write_attribute(H5::H5Object& object, const std::string& name, double value);
+void write_attribute(H5::H5Object& object, const std::string& name, std::int64_t value);
+std::string read_string_attribute(const H5::H5Object& object, const std::string& name);
+
+void write_vector(H5::Group& group, const std::string& name, const std::vector<double>& values);
+void write_vector(H5::Group& group, const std::string& name, const std::vector<std::int64_t>& values);
+// Row-major rows x cols float64 dataset.
+void write_matrix(H5::Group& group, const std::string& name, const MatrixD& values);
+// A float32 or float64 array of any rank (shape), row-major data.
+void write_array(H5::Group& group, const std::string& name, const std::vector<hsize_t>& shape, const float* data);
+void write_array(H5::Group& group, const std::string& name, const std::vector<hsize_t>& shape, const double* data);
+
+std::vector<double> read_vector(const H5::Group& group, const std::string& name);
+std::vector<std::int64_t> read_int_vector(const H5::Group& group, const std::string& name);
+MatrixD read_matrix(const H5::Group& group, const std::string& name);
+
+// A one-dimensional float64 dataset extended row by row (chunked, unlimited), for traces.
+class Series {
+ public:
+  Series(H5::Group& group, const std::string& name);
+  void append(double value);
+  hsize_t size() const { return size_; }
+
+ private:
+  H5::DataSet dataset_;
+  hsize_t size_ = 0;
+};
+
+// HDF5's C++ destructors print "X::~X - ... failed" to std::cerr when closing fails after an error
+// gradest already reports in one line (a full disk, say). This drops those lines from std::cerr.
+void silence_hdf5_destructor_messages();
+
+// True after an output file could not be written and closed (disk full): the HDF5 library would
+// crash closing it at exit, so main() ends the process with std::_Exit.
+bool unclosable_file();
+
+// Current UTC time as ISO 8601.
+std::string utc_now();
+
+}  // namespace gradest::h5
