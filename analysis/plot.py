@@ -13,36 +13,14 @@ Figures (subcommands):
 Adding a figure: write `def plot_NAME(inputs, output, args)` and add it to FIGURES.
 """
 import argparse
-import sys
 
 import matplotlib
 
 matplotlib.use("Agg")
-import h5py  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-
-def fail(message):
-    print(f"plot.py: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
-def open_group(path, group):
-    try:
-        f = h5py.File(path, "r")
-    except OSError as e:
-        fail(f"cannot read '{path}': {e}")
-    if group not in f:
-        fail(f"'{path}' has no /{group} group; is it the output of `gradest {group}`?")
-    return f
-
-
-def save(fig, output):
-    fig.tight_layout()
-    fig.savefig(output, dpi=130)
-    plt.close(fig)
-    print(f"wrote {output}")
+from gradest_h5 import fail, read_tree, save  # noqa: E402
 
 
 def variance_interval(variance, repeats):
@@ -56,35 +34,31 @@ def plot_x2(inputs, output, args):
     """Variance of N-sample estimates against N on log-log axes."""
     if len(inputs) != 1:
         fail("x2 takes one input file")
-    with open_group(inputs[0], "x2") as f:
-        g = f["x2"]
-        phi = g["phi"][()]
-        n = g["n"][()]
-        repeats = int(g.attrs["repeats"])
-        estimators = [("score_function", "score function", "C3"), ("pathwise", "pathwise", "C0")]
-        fig, ax = plt.subplots(figsize=(6.4, 4.6))
-        markers = ["o", "s", "^", "D", "v", "P"]
-        for name, label, colour in estimators:
-            variance = g[name]["variance"][()]
-            exact = g[name]["exact_variance"][()]
-            for p in range(len(phi)):
-                suffix = f", φ = {phi[p]:g}" if len(phi) > 1 else ""
-                ax.plot(n, exact[p], "-", color=colour, lw=1.2, alpha=0.8,
-                        label=f"{label}, exact{suffix}")
-                ax.errorbar(n, variance[p], yerr=variance_interval(variance[p], repeats), fmt=markers[p % len(markers)],
-                            color=colour, ms=5, capsize=2, label=f"{label}, empirical{suffix}")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("N (samples per estimate)")
-        ax.set_ylabel("variance of the N-sample gradient estimate")
-        title = "x² example: q = N(φ, 1), f(x) = x²"
-        if len(phi) == 1:
-            title += f", φ = {phi[0]:g}"
-        ax.set_title(title)
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
-        ax.text(0.02, 0.02, f"{repeats} estimates per point; bars: approximate 95% interval",
-                transform=ax.transAxes, fontsize=7, alpha=0.7)
+    g = read_tree(inputs[0], "x2", "x2")
+    phi, n, repeats = g["phi"], g["n"], int(g.attrs["repeats"])
+    estimators = [("score_function", "score function", "C3"), ("pathwise", "pathwise", "C0")]
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    markers = ["o", "s", "^", "D", "v", "P"]
+    for name, label, colour in estimators:
+        variance, exact = g[name]["variance"], g[name]["exact_variance"]
+        for p in range(len(phi)):
+            suffix = f", φ = {phi[p]:g}" if len(phi) > 1 else ""
+            ax.plot(n, exact[p], "-", color=colour, lw=1.2, alpha=0.8,
+                    label=f"{label}, exact{suffix}")
+            ax.errorbar(n, variance[p], yerr=variance_interval(variance[p], repeats), fmt=markers[p % len(markers)],
+                        color=colour, ms=5, capsize=2, label=f"{label}, empirical{suffix}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("N (samples per estimate)")
+    ax.set_ylabel("variance of the N-sample gradient estimate")
+    title = "x² example: q = N(φ, 1), f(x) = x²"
+    if len(phi) == 1:
+        title += f", φ = {phi[0]:g}"
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.text(0.02, 0.02, f"{repeats} estimates per point; bars: approximate 95% interval",
+            transform=ax.transAxes, fontsize=7, alpha=0.7)
     save(fig, output)
 
 
@@ -101,44 +75,38 @@ def plot_toy(inputs, output, args):
     """Single-sample variance against k, one column per cost, rows d/dmu and d/dsigma."""
     fig, axes = plt.subplots(2, len(inputs), figsize=(4.6 * len(inputs), 7.0), squeeze=False)
     for column, path in enumerate(inputs):
-        with open_group(path, "toy") as f:
-            g = f["toy"]
-            k = g["k"][()]
-            order = np.argsort(k)
-            k = k[order]
-            cost = g.attrs["cost"]
-            cost = cost.decode() if isinstance(cost, bytes) else str(cost)
-            mu, sigma = float(g.attrs["mu"]), float(g.attrs["sigma"])
-            samples, repeats = int(g.attrs["samples"]), int(g.attrs["repeats"])
-            for row, parameter in enumerate(["mu", "sigma"]):
-                ax = axes[row][column]
-                # Where f is constant (k = 0 for exp and cos) a baseline removes all variance and the
-                # quadrature returns rounding noise; values below 1e-9 of the panel's largest are
-                # treated as 0 and left off the log axis.
-                largest = max(np.max(g[name][parameter]["exact_variance"][()]) for name, _, _ in TOY_ESTIMATORS)
-                floor = 1e-9 * largest
-                for name, label, colour in TOY_ESTIMATORS:
-                    exact = g[name][parameter]["exact_variance"][()][order]
-                    empirical = g[name][parameter]["variance"][()][order]
-                    positive = exact > floor
-                    ax.plot(k[positive], exact[positive], "-", color=colour, lw=1.4, label=f"{label} (exact)")
-                    positive = empirical > floor
-                    ax.plot(k[positive], empirical[positive], "o", color=colour, ms=2.5, alpha=0.7,
-                            label=f"{label} (empirical)")
-                ax.set_yscale("log")
-                ax.set_xlabel("k")
-                symbol = "μ" if parameter == "mu" else "σ"
-                ax.set_ylabel(f"variance of the estimate of ∂/∂{symbol}")
-                ax.set_title(f"f(x) = {TOY_COSTS.get(cost, cost)}, gradient w.r.t. {symbol}", fontsize=10)
-                ax.grid(True, which="both", alpha=0.3)
+        g = read_tree(path, "toy", "toy")
+        order = np.argsort(g["k"])
+        k = g["k"][order]
+        cost = str(g.attrs["cost"])
+        mu, sigma = float(g.attrs["mu"]), float(g.attrs["sigma"])
+        samples, repeats = int(g.attrs["samples"]), int(g.attrs["repeats"])
+        for row, parameter in enumerate(["mu", "sigma"]):
+            ax = axes[row][column]
+            # Where f is constant (k = 0 for exp and cos) a baseline removes all variance and the
+            # quadrature returns rounding noise; values below 1e-9 of the panel's largest are
+            # treated as 0 and left off the log axis.
+            largest = max(np.max(g[name][parameter]["exact_variance"]) for name, _, _ in TOY_ESTIMATORS)
+            floor = 1e-9 * largest
+            for name, label, colour in TOY_ESTIMATORS:
+                exact = g[name][parameter]["exact_variance"][order]
+                empirical = g[name][parameter]["variance"][order]
+                positive = exact > floor
+                ax.plot(k[positive], exact[positive], "-", color=colour, lw=1.4, label=f"{label} (exact)")
+                positive = empirical > floor
+                ax.plot(k[positive], empirical[positive], "o", color=colour, ms=2.5, alpha=0.7,
+                        label=f"{label} (empirical)")
+            ax.set_yscale("log")
+            ax.set_xlabel("k")
+            symbol = "μ" if parameter == "mu" else "σ"
+            ax.set_ylabel(f"variance of the estimate of ∂/∂{symbol}")
+            ax.set_title(f"f(x) = {TOY_COSTS.get(cost, cost)}, gradient w.r.t. {symbol}", fontsize=10)
+            ax.grid(True, which="both", alpha=0.3)
         axes[1][column].text(0.02, 0.02, f"q = N({mu:g}, {sigma:g}²); {repeats} estimates of {samples} sample(s)",
                              transform=axes[1][column].transAxes, fontsize=7, alpha=0.7)
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=7, bbox_to_anchor=(0.5, 0.0))
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
-    fig.savefig(output, dpi=130)
-    plt.close(fig)
-    print(f"wrote {output}")
+    save(fig, output, rect=(0, 0.07, 1, 1))
 
 
 FIGURES = {

@@ -18,78 +18,31 @@ Figures (subcommands):
             +- standard error across seeds, dashed reference slopes K^(-1/2) and K^(1/2)
 """
 import argparse
-import sys
 import warnings
-from collections import OrderedDict
 
 import matplotlib
 
 matplotlib.use("Agg")
-import h5py  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-# Configuration keys that never name a group.
-BOOKKEEPING = {"seed", "init-from", "init-run"}
+from gradest_h5 import NOT_GROUPED, fail, group_runs, read_runs, save, write_text  # noqa: E402
 
 
-def fail(message):
-    print(f"plot_sweep.py: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
-def save(fig, output):
-    fig.tight_layout()
-    fig.savefig(output, dpi=130)
-    plt.close(fig)
-    print(f"wrote {output}")
-
-
-def parse_config(text):
-    if isinstance(text, bytes):
-        text = text.decode()
-    config = OrderedDict()
-    for line in str(text).splitlines():
-        if "=" in line:
-            key, value = line.split("=", 1)
-            config[key.strip()] = value.strip()
-    return config
-
-
-def load_runs(path):
-    """[(run_id, config dict, h5 group)] of every run; the file stays open (caller closes it)."""
-    try:
-        f = h5py.File(path, "r")
-    except OSError as e:
-        fail(f"cannot read '{path}': {e}")
-    if "runs" not in f or len(f["runs"]) == 0:
-        fail(f"'{path}' has no /runs/<id> groups; is it a sweep.h5 or a `gradest train` output?")
-    runs = []
-    for run_id, group in f["runs"].items():
-        if "config" not in group.attrs:
-            fail(f"'{path}': /runs/{run_id} has no config attribute")
-        runs.append((run_id, parse_config(group.attrs["config"]), group))
-    return f, runs
-
-
-def group_runs(runs, by):
-    """OrderedDict label -> list of runs, grouped by the keys `by` (None: the varying keys)."""
-    if by is None:
-        keys = OrderedDict()
-        for _, config, _ in runs:
-            for k in config:
-                keys.setdefault(k, set()).add(config[k])
-        by = [k for k, values in keys.items() if len(values) > 1 and k not in BOOKKEEPING]
-    for key in by:
-        for run_id, config, _ in runs:
-            if key not in config:
-                known = ", ".join(k for k in config if k not in BOOKKEEPING)
-                fail(f"--by: run {run_id} has no key '{key}'; allowed: {known}")
-    groups = OrderedDict()
-    for run in sorted(runs, key=lambda r: [r[1].get(k, "") for k in by] + [int(r[1].get("seed", 0))]):
-        label = " ".join(f"{k}={run[1][k]}" for k in by) if by else "all runs"
-        groups.setdefault(label, []).append(run)
-    return groups
+def load_groups(args):
+    """The runs of args.input grouped by args.by (None: the keys that vary, except seed)."""
+    runs = read_runs(args.input)
+    if not runs:
+        fail(f"'{args.input}' has no /runs/<id> groups; is it a sweep.h5 or a `gradest train` output?")
+    for run in runs:
+        if "config" not in run.attrs:
+            fail(f"'{args.input}': /runs/{run.id} has no config attribute")
+    for key in args.by or []:
+        for run in runs:
+            if key not in run.config:
+                known = ", ".join(k for k in run.config if k not in NOT_GROUPED)
+                fail(f"--by: run {run.id} has no key '{key}'; allowed: {known}")
+    return runs, group_runs(runs, args.by)
 
 
 def mean_band(series):
@@ -118,14 +71,13 @@ def draw(ax, steps, mean, se, label, color, logy=False):
 
 
 def plot_curves(args):
-    f, runs = load_runs(args.input)
-    groups = group_runs(runs, args.by)
+    runs, groups = load_groups(args)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     colors = plt.cm.tab10.colors
     for i, (label, members) in enumerate(groups.items()):
         for ax, name in zip(axes, ["test_elbo", "test_iwae"]):
-            series = [(np.asarray(g["trace/step"][:]), np.asarray(g[f"trace/{name}"][:]))
-                      for _, _, g in members if f"trace/{name}" in g and len(g["trace/step"]) > 0]
+            series = [(run.trace["step"], run.trace[name])
+                      for run in members if name in run.trace and len(run.trace["step"]) > 0]
             if not series:
                 continue
             result = mean_band(series)
@@ -133,32 +85,30 @@ def plot_curves(args):
                 continue
             steps, mean, se, n = result
             draw(ax, steps, mean, se, f"{label} ({n} seeds)", colors[i % len(colors)])
-    k = runs[0][1].get("iwae-samples", "K")
+    k = runs[0].config.get("iwae-samples", "K")
     for ax, title in zip(axes, ["test ELBO (nats)", f"test IWAE bound, K = {k} (nats)"]):
         ax.set_xlabel("training step")
         ax.set_title(title)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7)
     fig.suptitle(f"{args.input}: mean +- standard error across seeds")
-    f.close()
     save(fig, args.output)
 
 
 def probe_series(members, label, name):
-    return [(np.asarray(g[f"variance/{label}/step"][:]), np.asarray(g[f"variance/{label}/{name}"][:]))
-            for _, _, g in members if f"variance/{label}/{name}" in g and len(g[f"variance/{label}/step"]) > 0]
+    return [(run.probes[label]["step"], run.probes[label][name]) for run in members
+            if name in run.probes.get(label, {}) and len(run.probes[label]["step"]) > 0]
 
 
 def plot_variance(args):
-    f, runs = load_runs(args.input)
-    groups = group_runs(runs, args.by)
-    if not any("variance" in g for _, _, g in runs):
+    runs, groups = load_groups(args)
+    if not any(run.probes for run in runs):
         fail(f"'{args.input}' has no /runs/<id>/variance groups; train with --probe-every (probe-every in a sweep)")
     fig, axes = plt.subplots(2, 2, figsize=(12, 8))
     colors = plt.cm.tab10.colors
     line = 0
     for label, members in groups.items():
-        labels = sorted({lab for _, _, g in members if "variance" in g for lab in g["variance"]})
+        labels = sorted({lab for run in members for lab in run.probes})
         for probe_label in labels:
             name = label if len(labels) == 1 else f"{label} probe {probe_label}"
             color = colors[line % len(colors)]
@@ -179,13 +129,11 @@ def plot_variance(args):
         ax.grid(alpha=0.3, which="both")
     axes[0, 0].legend(fontsize=7)
     fig.suptitle(f"{args.input}: gradient probe (per-example gradient), mean +- standard error across seeds")
-    f.close()
     save(fig, args.output)
 
 
 def plot_snr_k(args):
-    f, runs = load_runs(args.input)
-    groups = group_runs(runs, args.by)
+    _, groups = load_groups(args)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
     colors = plt.cm.viridis
     found = False
@@ -193,26 +141,25 @@ def plot_snr_k(args):
     for label, members in groups.items():
         # K -> probe label, from the attributes of variance/<label> (the same basket in every run).
         basket = {}
-        for _, _, g in members:
-            for probe_label, v in g.get("variance", {}).items():
-                basket[int(v.attrs["samples"])] = probe_label
+        for run in members:
+            for probe_label, probe in run.probes.items():
+                basket[int(probe.attrs["samples"])] = probe_label
         if len(basket) < 2:
             continue
         ks = sorted(basket)
-        probe_steps = sorted({int(t) for _, _, g in members for t in g[f"variance/{basket[ks[0]]}/step"][:]})
+        probe_steps = sorted({int(t) for run in members for t in run.probes[basket[ks[0]]]["step"]})
         if args.steps:
             probe_steps = [t for t in probe_steps if t in args.steps]
         for j, step in enumerate(probe_steps):
             color = colors(j / max(1, len(probe_steps) - 1) * 0.9)
             for ax, quantity in zip(axes, ["snr_encoder", "snr_decoder"]):
                 per_seed = []
-                for _, _, g in members:
+                for run in members:
                     row = []
                     for k in ks:
-                        s = np.asarray(g[f"variance/{basket[k]}/step"][:])
-                        v = np.asarray(g[f"variance/{basket[k]}/{quantity}"][:])
-                        hit = np.flatnonzero(s == step)
-                        row.append(v[hit[0]] if len(hit) else np.nan)
+                        probe = run.probes[basket[k]]
+                        hit = np.flatnonzero(probe["step"] == step)
+                        row.append(probe[quantity][hit[0]] if len(hit) else np.nan)
                     per_seed.append(row)
                 values = np.array(per_seed, dtype=float)
                 mean = np.nanmean(values, axis=0)
@@ -239,7 +186,6 @@ def plot_snr_k(args):
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=7)
     fig.suptitle(f"{args.input}: SNR of the IWAE gradient against K at fixed parameters")
-    f.close()
     if args.table:
         ks = rows[0][3]
         lines = ["| group | step | SNR of | seeds | " + " | ".join(f"K = {k}" for k in ks) + " |",
@@ -247,9 +193,7 @@ def plot_snr_k(args):
         for label, step, quantity, row_ks, mean, se, n in sorted(rows, key=lambda r: (r[2], r[0], r[1])):
             cells = [f"{m:.3g} ± {e:.2g}" if np.isfinite(e) else f"{m:.3g}" for m, e in zip(mean, se)]
             lines.append(f"| {label} | {step} | {quantity.replace('snr_', '')} | {n} | " + " | ".join(cells) + " |")
-        with open(args.table, "w") as out:
-            out.write("\n".join(lines) + "\n")
-        print(f"wrote {args.table}")
+        write_text(args.table, "\n".join(lines) + "\n")
     save(fig, args.output)
 
 

@@ -9,19 +9,14 @@ loss E[(b - t)^2] against step; right: the log10 variance of the gradient estima
 (empirical solid, exact dashed where known), as in Tucker et al. (2017) and Grathwohl et al. (2018).
 """
 import argparse
-import sys
 
 import matplotlib
 
 matplotlib.use("Agg")
-import h5py  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-
-def fail(message):
-    print(f"plot_toy_bernoulli.py: {message}", file=sys.stderr)
-    sys.exit(2)
+from gradest_h5 import read_tree, save  # noqa: E402
 
 
 def main(argv=None):
@@ -29,14 +24,8 @@ def main(argv=None):
     parser.add_argument("input")
     parser.add_argument("-o", "--output", required=True)
     args = parser.parse_args(argv)
-    try:
-        f = h5py.File(args.input, "r")
-    except OSError as e:
-        fail(f"cannot read '{args.input}': {e}")
-    if "toy_bernoulli" not in f:
-        fail(f"'{args.input}' has no /toy_bernoulli group; is it the output of `gradest toy-bernoulli`?")
-    g = f["toy_bernoulli"]
-    ts = g["t"][:]
+    g = read_tree(args.input, "toy_bernoulli", "toy-bernoulli")
+    ts = g["t"]
     repeats = int(g.attrs["repeats"])
     theta = float(g.attrs["theta"])
     names = [n for n in g.attrs["estimators"].split(",")]
@@ -64,7 +53,7 @@ def main(argv=None):
         ax.set_title(f"t = {t:g}, theta = {theta:g}: exact (bars), empirical (points)", fontsize=9)
         if train:
             tr = g["train"]
-            steps = tr["step"][:]
+            steps = tr["step"]
             lossmin = min((1 - t) ** 2, t ** 2)
             for j, name in enumerate(names):
                 c = colors[j % len(colors)]
@@ -83,10 +72,7 @@ def main(argv=None):
             axes[i][2].set_ylabel("log10 variance")
             axes[i][2].set_title(f"t = {t:g}: gradient variance (dashed: exact)", fontsize=9)
             axes[i][2].legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(args.output, dpi=130)
-    plt.close(fig)
-    print(f"wrote {args.output}")
+    save(fig, args.output)
 
 
 if __name__ == "__main__":

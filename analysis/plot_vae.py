@@ -7,26 +7,21 @@
 Run with Debian's /usr/bin/python3 (h5py, matplotlib, numpy).
 """
 import argparse
-import sys
 
-import h5py
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from gradest_h5 import Tree, fail, open_file, read_runs, save  # noqa: E402
+
 
 def runs_of(path):
-    with h5py.File(path, "r") as f:
-        if "runs" not in f:
-            sys.exit(f"plot_vae.py: '{path}' has no /runs group (not a gradest train file)")
-        for run_id, group in f["runs"].items():
-            if "trace" not in group:
-                continue
-            trace = {name: group["trace"][name][()] for name in group["trace"]}
-            attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in group.attrs.items()}
-            yield run_id, trace, attrs
+    runs = read_runs(path)
+    if not runs:
+        fail(f"'{path}' has no /runs group (not a gradest train file)")
+    return [run for run in runs if run.trace]
 
 
 def label_of(attrs, run_id):
@@ -36,8 +31,9 @@ def label_of(attrs, run_id):
 def curves(args):
     fig, (ax_bound, ax_kl) = plt.subplots(1, 2, figsize=(12, 4.5))
     for path in args.files:
-        for run_id, trace, attrs in runs_of(path):
-            label = label_of(attrs, run_id)
+        for run in runs_of(path):
+            trace, attrs = run.trace, run.attrs
+            label = label_of(attrs, run.id)
             line, = ax_bound.plot(trace["step"], trace["test_elbo"], label=f"{label} test ELBO")
             ax_bound.plot(trace["step"], trace["test_iwae"], "--", color=line.get_color(),
                           label=f"IWAE K={attrs.get('iwae_samples', '?')}")
@@ -64,9 +60,7 @@ def curves(args):
     ax_kl.set_ylabel("KL(q || p), nats per example")
     ax_kl.set_title("KL and active units (collapse monitor)")
     ax_kl.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    fig.savefig(args.output, dpi=120)
-    print(f"wrote {args.output}")
+    save(fig, args.output, dpi=120)
 
 
 def tile(images, shape, columns):
@@ -81,26 +75,24 @@ def tile(images, shape, columns):
 
 
 def grid(args):
-    with h5py.File(args.file, "r") as f:
+    with open_file(args.file) as f:
         if "sample" in f:
-            group, panels = f["sample"], [("mean", "decoder mean p(x|z), z ~ p(z)"), ("x", "x ~ p(x|z)")]
+            group, panels = Tree(f["sample"]), [("mean", "decoder mean p(x|z), z ~ p(z)"), ("x", "x ~ p(x|z)")]
         elif "reconstruct" in f:
-            group, panels = f["reconstruct"], [("input", "input x"), ("mean", "reconstruction E[x|z], z ~ q(z|x)")]
+            group, panels = Tree(f["reconstruct"]), [("input", "input x"), ("mean", "reconstruction E[x|z], z ~ q(z|x)")]
         else:
-            sys.exit(f"plot_vae.py: '{args.file}' has neither /sample nor /reconstruct")
-        shape_attr = group.attrs.get("image_shape")
-        if shape_attr is None:
-            sys.exit("plot_vae.py: the data are not images (no image_shape attribute)")
-        shape = tuple(int(s) for s in (shape_attr.decode() if isinstance(shape_attr, bytes) else shape_attr).split(","))
-        data = {name: np.clip(group[name][()][: args.count], 0, 1) for name, _ in panels}
+            fail(f"'{args.file}' has neither /sample nor /reconstruct")
+    shape_attr = group.attrs.get("image_shape")
+    if shape_attr is None:
+        fail("the data are not images (no image_shape attribute)")
+    shape = tuple(int(s) for s in shape_attr.split(","))
+    data = {name: np.clip(group[name][: args.count], 0, 1) for name, _ in panels}
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 6))
     for ax, (name, title) in zip(np.atleast_1d(axes), panels):
         ax.imshow(tile(data[name], shape, args.columns), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
         ax.set_title(title)
         ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(args.output, dpi=120)
-    print(f"wrote {args.output}")
+    save(fig, args.output, dpi=120)
 
 
 def main():

@@ -3,7 +3,7 @@
 or at saved parameters (gradest variance).
 
 Reads /runs/<run-id>/variance/<estimator>/{step, trace_encoder, trace_decoder, snr_encoder, ...}
-(schema: experiments/probe.hpp, README "Measuring estimators") and draws, per estimator, against the
+(schema: run/probe.hpp, README "Measuring estimators") and draws, per estimator, against the
 training step:
   - the trace of the covariance of the per-example encoder gradient (log scale),
   - the same multiplied by objective evaluations per data point (variance x cost),
@@ -13,14 +13,13 @@ training step:
 Usage: /usr/bin/python3 analysis/plot_variance.py RUN.h5 [--run ID] [--out results/variance.png]
 """
 import argparse
-import sys
 
-import h5py
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+
+from gradest_h5 import fail, read_runs, save  # noqa: E402
 
 PANELS = [
     ("trace_encoder", "tr Cov(encoder gradient)", True),
@@ -30,53 +29,37 @@ PANELS = [
 ]
 
 
-def runs_with_variance(f):
-    if "runs" not in f:
-        return []
-    return [name for name, group in f["runs"].items() if "variance" in group]
-
-
 def plot_variance(path, run=None, out="results/variance.png"):
-    with h5py.File(path, "r") as f:
-        runs = runs_with_variance(f)
-        if not runs:
-            sys.exit(f"plot_variance: {path} has no /runs/<id>/variance group (train with --probe-every)")
-        if run is None:
-            if len(runs) > 1:
-                sys.exit(f"plot_variance: {path} holds several runs with variance traces; pick one with --run: {', '.join(runs)}")
-            run = runs[0]
-        if run not in runs:
-            sys.exit(f"plot_variance: run {run} has no variance group; runs with one: {', '.join(runs)}")
-        group = f["runs"][run]["variance"]
-        estimators = sorted(group.keys())
-        fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True)
-        draws = batch = None
-        for label in estimators:
-            g = group[label]
-            draws = g.attrs.get("draws", draws)
-            batch = g.attrs.get("batch", batch)
-            step = np.asarray(g["step"])
-            for ax, (column, title, log) in zip(axes.flat, PANELS):
-                values = np.asarray(g[column])
-                ax.plot(step, values, marker="o", markersize=3, label=f"{label} ({g['evals_per_estimate'][0]:.3g} evals)")
-                ax.set_title(title, fontsize=10)
-                if log:
-                    ax.set_yscale("log")
-        for ax in axes[1]:
-            ax.set_xlabel("training step")
-        axes[0, 0].legend(fontsize=8)
-        attrs = f["runs"][run].attrs
-        estimator = attrs.get("estimator", "")
-        if isinstance(estimator, bytes):
-            estimator = estimator.decode()
-        fig.suptitle(
-            f"gradient variance along the trajectory of run {run} (trained with {estimator}); "
-            f"per-example gradients, minibatch {batch}, {draws} draws per probe",
-            fontsize=10,
-        )
-        fig.tight_layout()
-        fig.savefig(out, dpi=120)
-        print(f"wrote {out}")
+    runs = {r.id: r for r in read_runs(path) if r.probes}
+    if not runs:
+        fail(f"{path} has no /runs/<id>/variance group (train with --probe-every)")
+    if run is None:
+        if len(runs) > 1:
+            fail(f"{path} holds several runs with variance traces; pick one with --run: {', '.join(runs)}")
+        run = next(iter(runs))
+    if run not in runs:
+        fail(f"run {run} has no variance group; runs with one: {', '.join(runs)}")
+    probes = runs[run].probes
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True)
+    draws = batch = None
+    for label in sorted(probes):
+        g = probes[label]
+        draws = g.attrs.get("draws", draws)
+        batch = g.attrs.get("batch", batch)
+        for ax, (column, title, log) in zip(axes.flat, PANELS):
+            ax.plot(g["step"], g[column], marker="o", markersize=3, label=f"{label} ({g['evals_per_estimate'][0]:.3g} evals)")
+            ax.set_title(title, fontsize=10)
+            if log:
+                ax.set_yscale("log")
+    for ax in axes[1]:
+        ax.set_xlabel("training step")
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle(
+        f"gradient variance along the trajectory of run {run} (trained with {runs[run].attrs.get('estimator', '')}); "
+        f"per-example gradients, minibatch {batch}, {draws} draws per probe",
+        fontsize=10,
+    )
+    save(fig, out, dpi=120)
 
 
 def main(argv=None):
