@@ -13,6 +13,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "models/latent_family.hpp"
 #include "store/h5io.hpp"
 #include "run/train.hpp"
 #include "models/distributions.hpp"
@@ -126,14 +127,13 @@ int run_encode(const std::vector<std::string>& args, const Context& context) {
   std::vector<std::int64_t> index(std::size_t(x.rows()));
   for (std::size_t i = 0; i < index.size(); ++i) index[i] = std::int64_t(i);
   h5::write_vector(group, "index", index);
-  if (node.kind == LatentKind::gaussian) {
-    write_real_matrix(group, "mean", node.mean);
-    write_real_matrix(group, "log_var", node.log_var);
-  } else {
-    Matrix p = node.logits.unaryExpr([](Real l) { return sigmoid(l); });
-    write_real_matrix(group, "mean", p);
-    write_real_matrix(group, "probability", p);
-  }
+  // E_q[z], and the node's own parameters where they are not the mean (Gaussian log-variances,
+  // Bernoulli probabilities = the mean).
+  Matrix mean;
+  node.family->posterior_mean(node, mean);
+  write_real_matrix(group, "mean", mean);
+  if (node.log_var.size() > 0) write_real_matrix(group, "log_var", node.log_var);
+  if (node.logits.size() > 0) write_real_matrix(group, "probability", mean);
   if (samples > 0) {
     Rng rng = Rng::stream(c.seed, {stable_hash("encode-samples")});
     Matrix z, noise;

@@ -15,13 +15,16 @@ int run_list(const std::vector<std::string>& args, const Context&) {
     print_help("list", "", options);
     return 0;
   }
-  std::cout << fmt::format("{:<24} {:<9} {:<9} {:<15} {:<8} {:<6} {}\n", "estimator", "gaussian", "bernoulli",
-                           "objective", "bias", "cost", "summary");
+  // One column per latent family.
+  std::cout << fmt::format("{:<24} ", "estimator");
+  for (LatentKind kind : kLatentKinds) std::cout << fmt::format("{:<9} ", to_string(kind));
+  std::cout << fmt::format("{:<15} {:<8} {:<6} {}\n", "objective", "bias", "cost", "summary");
   for (const auto& entry : estimator_registry()) {
     const auto& info = *entry.info;
-    std::cout << fmt::format("{:<24} {:<9} {:<9} {:<15} {:<8} {:<6} {}\n", info.name, info.gaussian ? "yes" : "-",
-                             info.bernoulli ? "yes" : "-", to_string(info.target),
-                             info.unbiased ? "unbiased" : "BIASED", info.cost, info.summary);
+    std::cout << fmt::format("{:<24} ", info.name);
+    for (LatentKind kind : kLatentKinds) std::cout << fmt::format("{:<9} ", info.accepts(kind) ? "yes" : "-");
+    std::cout << fmt::format("{:<15} {:<8} {:<6} {}\n", to_string(info.target), info.unbiased ? "unbiased" : "BIASED",
+                             info.cost, info.summary);
   }
   std::cout << "cost: objective evaluations per data point (S samples, K importance samples, k latents)\n";
   return 0;

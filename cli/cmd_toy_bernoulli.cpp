@@ -54,7 +54,7 @@ Moments sample_moments(const std::vector<double>& x) {
   return {mean, x.size() > 1 ? m2 / double(x.size() - 1) : kNaN};
 }
 
-bool toy_applies(const EstimatorInfo& info) { return info.bernoulli && info.target == Target::expectation; }
+bool toy_applies(const EstimatorInfo& info) { return info.accepts(LatentKind::bernoulli) && info.target == Target::expectation; }
 
 std::string toy_estimator_names() {
   std::string out;

@@ -100,7 +100,7 @@ int run_train(const std::vector<std::string>& args, const Context& context) {
   auto previous_term = std::signal(SIGTERM, on_signal);
   if (!quiet) {
     std::cout << fmt::format("run {}: {} on {} ({} train / {} test examples), {} steps, estimator {}\n", id,
-                             config.model == LatentKind::bernoulli ? "bernoulli-vae" : "gaussian-vae", data.source,
+                             train::vae_model(config.model).name, data.source,
                              data.train.size(), data.test.size(), config.steps, config.estimator)
               << std::flush;
     if (data.truth && std::isfinite(data.truth->test_log_likelihood))

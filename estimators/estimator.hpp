@@ -47,12 +47,11 @@ struct EstimatorInfo {
   std::string_view formula;        // one line
   Target target = Target::expectation;
   bool unbiased = true;
-  bool gaussian = false;           // accepts Gaussian latents
-  bool bernoulli = false;          // accepts Bernoulli latents
+  LatentKinds families;            // the latent families it accepts
   bool needs_dz = false;           // needs df/dz (Objective::differentiable_in_z)
   int min_samples = 1;
   std::string_view cost;           // objective evaluations per data point, e.g. "S", "2", "2^k"
-  bool accepts(LatentKind kind) const { return kind == LatentKind::bernoulli ? bernoulli : gaussian; }
+  bool accepts(LatentKind kind) const { return families.contains(kind); }
 };
 
 // Diagnostics of learned baselines and control variates (NaN where not applicable).

@@ -6,13 +6,15 @@
 #include <stdexcept>
 
 #include "models/distributions.hpp"
+#include "models/latent_family.hpp"
 
 namespace gradest {
 
 void draw_importance_samples(std::string_view estimator, const StochasticNode& node, Objective& objective,
                              int samples, Rng& rng, ImportanceSamples& out) {
-  if (node.kind != LatentKind::gaussian)
-    throw std::invalid_argument(fmt::format("{} needs Gaussian latents, got {}", estimator, to_string(node.kind)));
+  if (!node.family->reparameterisable())
+    throw std::invalid_argument(
+        fmt::format("{} needs reparameterisable (Gaussian) latents, got {}", estimator, node.family->name()));
   if (objective.terms() == Objective::Terms::likelihood)
     throw std::invalid_argument(fmt::format(
         "{} targets the K-sample bound: it needs an objective whose terms are joint, log p(x, z)", estimator));

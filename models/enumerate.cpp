@@ -8,13 +8,14 @@
 #include <vector>
 
 #include "models/distributions.hpp"
+#include "models/latent_family.hpp"
 
 namespace gradest {
 namespace {
 
 void require_bernoulli(const StochasticNode& node, Index bits, const char* what) {
-  if (node.kind != LatentKind::bernoulli)
-    throw std::invalid_argument(fmt::format("{}: needs Bernoulli latents, got {}", what, to_string(node.kind)));
+  if (node.family->support_size() != 2)
+    throw std::invalid_argument(fmt::format("{}: needs binary latents, got {}", what, node.family->name()));
   if (bits > kMaxEnumeratedBits)
     throw std::invalid_argument(fmt::format("{}: enumeration over 2^{} configurations refused; needs at most 2^{}",
                                             what, bits, kMaxEnumeratedBits));

@@ -127,7 +127,7 @@ ExactGradient run_pass(Vae& vae, const Matrix& x, int K, int order) {
   GradientScratch scratch(vae);
   ExactGradient result;
   auto estimate = [&](const StochasticNode& node, NodeGradient& grad) {
-    if (node.kind == LatentKind::bernoulli) {
+    if (node.family->enumerable()) {
       Objective& objective = vae.objective(x, K == 0 ? Objective::Terms::likelihood : Objective::Terms::joint);
       const VectorD per_point = K == 0 ? exact_bernoulli_expectation(node, objective, &grad, true)
                                        : exact_bernoulli_importance_bound(node, objective, K, &grad, true);
@@ -154,7 +154,7 @@ bool exact_reference_available(const Vae& vae, int importance_samples, std::stri
   const int K = importance_samples, k = vae.latents();
   if (K < 0) return fail(fmt::format("importance samples must be >= 0 (0 = ELBO), got {}", K));
   const int per_point = k * std::max(K, 1);
-  if (vae.latent_kind() == LatentKind::bernoulli) {
+  if (vae.latent_family().enumerable()) {
     if (per_point > kMaxEnumeratedBits)
       return fail(fmt::format("exact reference by enumeration needs latents{} <= {}, got {}", K > 0 ? " x K" : "",
                               kMaxEnumeratedBits, per_point));
@@ -171,7 +171,7 @@ ExactGradient exact_gradient(Vae& vae, const Matrix& x, const ExactReferenceOpti
   std::string why_not;
   if (!exact_reference_available(vae, options.importance_samples, &why_not)) throw std::invalid_argument(why_not);
   const int K = options.importance_samples;
-  if (vae.latent_kind() == LatentKind::bernoulli) return run_pass(vae, x, K, 0);
+  if (vae.latent_family().enumerable()) return run_pass(vae, x, K, 0);
 
   const int dims = vae.latents() * std::max(K, 1);
   // Orders tried in turn: the first consecutive pair that agrees is accepted (the higher order returned).

@@ -1,21 +1,32 @@
 #include "models/stochastic.hpp"
 
+#include <stdexcept>
+
+#include "models/latent_family.hpp"
+
 namespace gradest {
 
 std::string_view to_string(LatentKind kind) {
-  return kind == LatentKind::bernoulli ? "bernoulli" : "gaussian";
+  switch (kind) {
+    case LatentKind::gaussian:
+      return "gaussian";
+    case LatentKind::bernoulli:
+      return "bernoulli";
+  }
+  return "?";
 }
 
-void NodeGradient::reset_like(const StochasticNode& node) {
-  if (node.kind == LatentKind::bernoulli) {
-    d_logits.setZero(node.logits.rows(), node.logits.cols());
-    d_mean.resize(0, 0);
-    d_log_var.resize(0, 0);
-  } else {
-    d_logits.resize(0, 0);
-    d_mean.setZero(node.mean.rows(), node.mean.cols());
-    d_log_var.setZero(node.log_var.rows(), node.log_var.cols());
-  }
+namespace {
+const LatentFamily& family_of(const StochasticNode& node) {
+  if (!node.family) throw std::logic_error("a stochastic node was used before its latent family was set");
+  return *node.family;
 }
+}  // namespace
+
+LatentKind StochasticNode::kind() const { return family_of(*this).kind(); }
+Index StochasticNode::batch() const { return family_of(*this).batch(*this); }
+Index StochasticNode::dim() const { return family_of(*this).dim(*this); }
+
+void NodeGradient::reset_like(const StochasticNode& node) { family_of(node).reset_gradient(node, *this); }
 
 }  // namespace gradest

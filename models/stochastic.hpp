@@ -10,24 +10,44 @@
 // - Gaussian nodes are parameterised by mean and log-variance, Bernoulli nodes by logits
 //   (q(z_j = 1) = sigmoid(logit_j)).
 #include <cstdint>
+#include <initializer_list>
 #include <string_view>
 
 #include "models/types.hpp"
 
 namespace gradest {
 
+// The latent families (models/latent_family.hpp), in the order listings show them.
 enum class LatentKind { gaussian, bernoulli };
+inline constexpr LatentKind kLatentKinds[] = {LatentKind::gaussian, LatentKind::bernoulli};
 std::string_view to_string(LatentKind kind);
 
-// q(z | parameters), factorised over the k columns, one row per data point.
+// A set of latent families (what an estimator accepts).
+class LatentKinds {
+ public:
+  constexpr LatentKinds() = default;
+  constexpr LatentKinds(std::initializer_list<LatentKind> kinds) {
+    for (LatentKind kind : kinds) bits_ |= 1u << unsigned(kind);
+  }
+  constexpr bool contains(LatentKind kind) const { return (bits_ >> unsigned(kind)) & 1u; }
+
+ private:
+  unsigned bits_ = 0;
+};
+
+class LatentFamily;  // models/latent_family.hpp
+
+// q(z | parameters), factorised over the k columns, one row per data point. Its family answers
+// every question about it (sampling, log q, score, KL; models/latent_family.hpp).
 struct StochasticNode {
-  LatentKind kind = LatentKind::gaussian;
+  const LatentFamily* family = nullptr;  // set by whoever fills the node
   Matrix logits;   // bernoulli: B x k
   Matrix mean;     // gaussian: B x k
   Matrix log_var;  // gaussian: B x k
 
-  Index batch() const { return kind == LatentKind::bernoulli ? logits.rows() : mean.rows(); }
-  Index dim() const { return kind == LatentKind::bernoulli ? logits.cols() : mean.cols(); }
+  LatentKind kind() const;
+  Index batch() const;
+  Index dim() const;
 };
 
 // Gradient with respect to a node's parameters; same shapes as the node.
@@ -35,7 +55,7 @@ struct NodeGradient {
   Matrix d_logits;
   Matrix d_mean;
   Matrix d_log_var;
-  // Zero-filled gradient shaped like `node`.
+  // Zero-filled gradient shaped like `node` (its family decides the shapes).
   void reset_like(const StochasticNode& node);
 };
 

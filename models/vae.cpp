@@ -8,27 +8,13 @@
 #include <utility>
 
 #include "models/distributions.hpp"
+#include "models/latent_family.hpp"
 
 namespace gradest {
 
 namespace {
 
 constexpr double kHalfLog2Pi = 0.91893853320467274178;  // 0.5 log(2 pi)
-
-// Elementwise, stable: log(1 + exp(g)) = max(g, 0) + log(1 + exp(-|g|)). log(1 + e) instead of
-// log1p(e): Eigen vectorises exp and log but not log1p (scalar log1pf was 14% of a training step);
-// the absolute error is at most half an ulp of 1 per term, below the rounding of the sums it
-// enters.
-template <class A>
-auto softplus_array(const A& g) {
-  using Scalar = typename A::Scalar;
-  return g.max(Scalar(0)) + (Scalar(1) + (-g.abs()).exp()).log();
-}
-// sigmoid(g) = 1 / (1 + exp(-g)); exp overflow gives 1/inf = 0, which is the right limit.
-template <class A>
-auto sigmoid_array(const A& g) {
-  return (typename A::Scalar(1) + (-g).exp()).inverse();
-}
 
 const VaeConfig& checked(const VaeConfig& config) {
   std::string error;
@@ -79,7 +65,7 @@ bool VaeConfig::valid(std::string* error) const {
                             input_mean.size()));
   if (input_mean.size() != 0 && input_mean.size() != input_dim)
     return fail(fmt::format("input mean must have size {} (the input dimension), got {}", input_dim, input_mean.size()));
-  if (signed_latent_input && latent != LatentKind::bernoulli)
+  if (signed_latent_input && !latent_family(latent).binary())
     return fail("signed latent input (decoder sees 2z-1) is for Bernoulli latents only");
   if (output_bias_init.size() != 0 && output_bias_init.size() != decoder_outputs())
     return fail(fmt::format("decoder output bias init must have size {} (decoder outputs), got {}", decoder_outputs(),
@@ -231,19 +217,7 @@ void Vae::VaeObjective::do_evaluate(int slot_index, const Matrix& z, Vector& val
     }
   }
 
-  if (terms_kind_ == Terms::joint) {
-    const Index k = c.latents;
-    if (vae_.latent_kind() == LatentKind::bernoulli) {
-      ConstVectorMap a = std::as_const(vae_.params_).view(vae_.prior_offset_, k);
-      double log_normaliser = 0;
-      for (Index j = 0; j < k; ++j) log_normaliser += double(softplus(a(j)));
-      for (Index j = 0; j < k; ++j) acc_ += double(a(j)) * z.col(j).template cast<double>();
-      acc_.array() -= log_normaliser;
-    } else {
-      for (Index j = 0; j < k; ++j) acc_.array() -= 0.5 * z.col(j).template cast<double>().array().square();
-      acc_.array() -= double(k) * kHalfLog2Pi;
-    }
-  }
+  if (terms_kind_ == Terms::joint) vae_.family_.add_log_prior(vae_.prior(), z, acc_);
   value = acc_.cast<Real>();
   slot.evaluated = true;
 }
@@ -312,18 +286,7 @@ void Vae::VaeObjective::backward(int slot_index, const Vector& weight, Matrix* g
     }
   }
 
-  if (terms_kind_ == Terms::joint) {
-    const Index k = c.latents;
-    if (vae_.latent_kind() == LatentKind::bernoulli) {
-      ConstVectorMap a = std::as_const(vae_.params_).view(vae_.prior_offset_, k);
-      VectorMap d_a(gradient.data() + vae_.prior_offset_, k);
-      const Real weight_sum = weight.sum();
-      for (Index j = 0; j < k; ++j) d_a(j) += slot.z.col(j).dot(weight) - sigmoid(a(j)) * weight_sum;
-      if (grad_z) grad_z->noalias() += weight * a.transpose();
-    } else if (grad_z) {
-      grad_z->array() -= slot.z.array().colwise() * weight.array();
-    }
-  }
+  if (terms_kind_ == Terms::joint) vae_.family_.log_prior_backward(vae_.prior(), slot.z, weight, vae_.prior_gradient(), grad_z);
 }
 
 // ---- the model -----------------------------------------------------------------------------------
@@ -331,10 +294,11 @@ void Vae::VaeObjective::backward(int slot_index, const Vector& weight, Matrix* g
 Vae::Vae(const VaeConfig& config, Rng& init_rng)
     : config_(checked(config)),
       encoder_(params_, "encoder", config.input_dim,
-               config.latent == LatentKind::gaussian ? 2 * config.latents : config.latents, config.encoder),
-      decoder_(params_, "decoder", config.latents, config.decoder_outputs(), config.decoder) {
+               gradest::latent_family(config.latent).encoder_outputs(config.latents), config.encoder),
+      decoder_(params_, "decoder", config.latents, config.decoder_outputs(), config.decoder),
+      family_(gradest::latent_family(config.latent)) {
   if (config_.likelihood == Likelihood::gaussian_learned) log_sigma_offset_ = params_.add("decoder", config_.input_dim);
-  if (config_.latent == LatentKind::bernoulli) prior_offset_ = params_.add("prior", config_.latents);
+  if (const Index size = family_.prior_parameters(config_.latents); size > 0) prior_offset_ = params_.add("prior", size);
   encoder_.init(init_rng);
   decoder_.init(init_rng);
   if (config_.output_bias_init.size() != 0) decoder_.bias(decoder_.layers() - 1) = config_.output_bias_init;
@@ -358,81 +322,30 @@ void Vae::encode(int slot, const Matrix& x, StochasticNode& node) {
     centred_.noalias() = x.rowwise() - config_.input_mean.transpose();
     input = &centred_;
   }
-  node.kind = config_.latent;
-  if (config_.latent == LatentKind::bernoulli) {
-    encoder_.forward(slot, *input, node.logits);
-    node.mean.resize(0, 0);
-    node.log_var.resize(0, 0);
-  } else {
-    const Index k = config_.latents;
-    encoder_.forward(slot, *input, encoder_out_);
-    node.mean = encoder_out_.leftCols(k);
-    node.log_var = encoder_out_.rightCols(k);
-    node.logits.resize(0, 0);
-  }
+  encoder_.forward(slot, *input, encoder_out_);
+  family_.node_from_encoder(encoder_out_, node);
 }
 
 void Vae::encode_backward(int slot, const NodeGradient& grad) {
-  if (config_.latent == LatentKind::bernoulli) {
-    encoder_.backward(slot, grad.d_logits, gradient_, nullptr);
-  } else {
-    const Index k = config_.latents;
-    d_encoder_out_.resize(grad.d_mean.rows(), 2 * k);
-    d_encoder_out_.leftCols(k) = grad.d_mean;
-    d_encoder_out_.rightCols(k) = grad.d_log_var;
-    encoder_.backward(slot, d_encoder_out_, gradient_, nullptr);
-  }
+  encoder_.backward(slot, family_.encoder_gradient(grad, d_encoder_out_), gradient_, nullptr);
 }
 
-void Vae::kl(const StochasticNode& node, Matrix& kl_per_dim) {
-  const Index B = node.batch(), k = node.dim();
-  kl_per_dim.resize(B, k);
-  if (node.kind == LatentKind::gaussian) {
-    kl_per_dim.array() =
-        Real(0.5) * (node.mean.array().square() + node.log_var.array().exp() - Real(1) - node.log_var.array());
-  } else {
-    // KL = q (l - a) - softplus(l) + softplus(a), rearranged so that no two large terms cancel:
-    //   q l - max(l, 0) = -sigmoid(-|l|) |l|,   -q a + max(a, 0) = (a >= 0 ? (1 - q) a : -q a),
-    //   KL = -sigmoid(-|l|) |l| - log(1 + e^-|l|) + (a >= 0 ? sigmoid(-l) a : -sigmoid(l) a) + log1p(e^-|a|).
-    // Whole-matrix exp/log first (vectorised without per-column remainders), then the broadcasts.
-    ConstVectorMap a = std::as_const(params_).view(prior_offset_, k);
-    const auto l = node.logits.array();
-    probability_.resize(B, k);
-    kl_per_dim.array() = (-l.abs()).exp();
-    kl_per_dim.array() = -(kl_per_dim.array() / (Real(1) + kl_per_dim.array())) * l.abs() - (Real(1) + kl_per_dim.array()).log();
-    for (Index j = 0; j < k; ++j) {
-      const Real aj = a(j);
-      const Real tail = std::log1p(std::exp(-std::abs(aj)));
-      if (aj >= 0) {
-        probability_.col(j).array() = sigmoid_array(-node.logits.col(j).array());  // 1 - q
-        kl_per_dim.col(j).array() += probability_.col(j).array() * aj + tail;
-      } else {
-        probability_.col(j).array() = sigmoid_array(node.logits.col(j).array());  // q
-        kl_per_dim.col(j).array() += probability_.col(j).array() * (-aj) + tail;
-      }
-    }
-  }
+ConstVectorMap Vae::prior() const {
+  if (prior_offset_ < 0) return ConstVectorMap(nullptr, 0);
+  return std::as_const(params_).view(prior_offset_, family_.prior_parameters(config_.latents));
 }
+
+VectorMap Vae::prior_gradient() {
+  if (prior_offset_ < 0) return VectorMap(nullptr, 0);
+  return VectorMap(gradient_.data() + prior_offset_, family_.prior_parameters(config_.latents));
+}
+
+void Vae::kl(const StochasticNode& node, Matrix& kl_per_dim) { family_.kl(node, prior(), kl_per_dim, probability_); }
 
 void Vae::kl_backward(const StochasticNode& node, const Matrix& weight, NodeGradient& grad) {
-  const Index k = node.dim();
-  if (weight.rows() != node.batch() || weight.cols() != k)
+  if (weight.rows() != node.batch() || weight.cols() != node.dim())
     throw std::invalid_argument("VAE kl_backward: weight must be B x k like the node");
-  if (node.kind == LatentKind::gaussian) {
-    grad.d_mean.array() -= weight.array() * node.mean.array();
-    grad.d_log_var.array() -= weight.array() * Real(0.5) * (node.log_var.array().exp() - Real(1));
-  } else {
-    ConstVectorMap a = std::as_const(params_).view(prior_offset_, k);
-    VectorMap d_a(gradient_.data() + prior_offset_, k);
-    probability_.resize(node.batch(), k);
-    probability_.array() = sigmoid_array(node.logits.array());
-    for (Index j = 0; j < k; ++j) {
-      auto q = probability_.col(j).array();
-      auto w = weight.col(j).array();
-      grad.d_logits.col(j).array() -= w * q * (Real(1) - q) * (node.logits.col(j).array() - a(j));
-      d_a(j) -= (w * (sigmoid(a(j)) - q)).sum();
-    }
-  }
+  family_.kl_backward(node, prior(), weight, grad, prior_gradient(), probability_);
 }
 
 Objective& Vae::objective(const Matrix& x, Objective::Terms terms) {
@@ -441,20 +354,8 @@ Objective& Vae::objective(const Matrix& x, Objective::Terms terms) {
 }
 
 void Vae::log_prior(const Matrix& z, Vector& out) const {
-  const Index k = config_.latents;
   VectorD acc = VectorD::Zero(z.rows());
-  if (config_.latent == LatentKind::bernoulli) {
-    ConstVectorMap a = std::as_const(params_).view(prior_offset_, k);
-    double log_normaliser = 0;
-    for (Index j = 0; j < k; ++j) {
-      log_normaliser += double(softplus(a(j)));
-      acc += double(a(j)) * z.col(j).cast<double>();
-    }
-    acc.array() -= log_normaliser;
-  } else {
-    for (Index j = 0; j < k; ++j) acc.array() -= 0.5 * z.col(j).cast<double>().array().square();
-    acc.array() -= double(k) * kHalfLog2Pi;
-  }
+  family_.add_log_prior(prior(), z, acc);
   out = acc.cast<Real>();
 }
 
@@ -496,18 +397,7 @@ void Vae::decode_mean(const Matrix& z, Matrix& mean) {
 }
 
 void Vae::sample_prior(Index n, Rng& rng, Matrix& z) const {
-  const Index k = config_.latents;
-  z.resize(n, k);
-  if (config_.latent == LatentKind::gaussian) {
-    rng.fill_normal(z);
-    return;
-  }
-  ConstVectorMap a = std::as_const(params_).view(prior_offset_, k);
-  rng.fill_uniform(z);
-  for (Index j = 0; j < k; ++j) {
-    const Real p = sigmoid(a(j));
-    for (Index r = 0; r < n; ++r) z(r, j) = z(r, j) < p ? Real(1) : Real(0);
-  }
+  family_.sample_prior(prior(), n, config_.latents, rng, z);
 }
 
 void Vae::sample_data(const Matrix& z, Rng& rng, Matrix& x) {

@@ -44,6 +44,7 @@
 #include "models/network.hpp"
 #include "models/parameters.hpp"
 #include "models/rng.hpp"
+#include "models/latent_family.hpp"
 #include "models/stochastic.hpp"
 #include "models/types.hpp"
 
@@ -89,6 +90,7 @@ class Vae {
 
   const VaeConfig& config() const { return config_; }
   LatentKind latent_kind() const { return config_.latent; }
+  const LatentFamily& latent_family() const { return family_; }
   int input_dim() const { return config_.input_dim; }
   int latents() const { return config_.latents; }
 
@@ -146,11 +148,15 @@ class Vae {
  private:
   class VaeObjective;
   void decoder_input(const Matrix& z, Matrix& input) const;
+  // The family's prior parameters and their gradient range (empty when the prior is fixed).
+  ConstVectorMap prior() const;
+  VectorMap prior_gradient();
 
   VaeConfig config_;
   Parameters params_;
   Network encoder_, decoder_;
-  Index prior_offset_ = -1;       // Bernoulli prior logits a (k)
+  const LatentFamily& family_;
+  Index prior_offset_ = -1;       // the family's prior parameters (Bernoulli: logits a, k), if any
   Index log_sigma_offset_ = -1;   // gaussian_learned per-pixel log sigma (D)
   Vector gradient_;
   std::unique_ptr<VaeObjective> objective_;

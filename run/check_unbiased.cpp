@@ -8,6 +8,7 @@
 #include "core/errors.hpp"
 #include "core/text.hpp"
 #include "models/distributions.hpp"
+#include "models/latent_family.hpp"
 #include "models/toy_bernoulli.hpp"
 #include "models/toy_x2.hpp"
 
@@ -33,8 +34,13 @@ std::string_view to_string(CheckModel model) {
 }
 
 LatentKind latent_kind(CheckModel model) {
-  return model == CheckModel::bernoulli_vae || model == CheckModel::toy_bernoulli ? LatentKind::bernoulli
-                                                                                  : LatentKind::gaussian;
+  switch (model) {
+    case CheckModel::x2: return LatentKind::gaussian;
+    case CheckModel::toy_bernoulli: return LatentKind::bernoulli;
+    case CheckModel::bernoulli_vae: return LatentKind::bernoulli;
+    case CheckModel::gaussian_vae: return LatentKind::gaussian;
+  }
+  throw std::logic_error("unknown check model");
 }
 
 namespace {
@@ -45,7 +51,7 @@ constexpr double kToyT = 0.45;
 CheckResult check_toy(const CheckSpec& spec, Estimator& estimator, int latents) {
   const bool bernoulli = spec.model == CheckModel::toy_bernoulli;
   StochasticNode node;
-  node.kind = latent_kind(spec.model);
+  node.family = &latent_family(latent_kind(spec.model));
   std::unique_ptr<Objective> objective;
   VectorD exact;
   const double theta[] = {0.5, -0.3, 1.2, -1.5, 0.1, 2.0, -0.7, 0.9};
@@ -109,9 +115,12 @@ CheckResult check_unbiased(const CheckSpec& spec) {
   if (!(spec.alpha > 0 && spec.alpha < 1)) throw ConfigError(fmt::format("--alpha must be in (0, 1), got {}", spec.alpha));
   if (spec.draws < 2) throw ConfigError(fmt::format("--draws must be an integer >= 2, got {}", spec.draws));
   const bool toy = spec.model == CheckModel::x2 || spec.model == CheckModel::toy_bernoulli;
-  const int default_latents = toy ? 2 : (kind == LatentKind::bernoulli ? 3 : 1);
+  // Small VAEs: enumerable families are exact by enumeration (up to 8 latents), continuous ones by
+  // quadrature (up to 2).
+  const bool enumerable = latent_family(kind).enumerable();
+  const int default_latents = toy ? 2 : (enumerable ? 3 : 1);
   const int latents = spec.latents > 0 ? spec.latents : default_latents;
-  const int max_latents = toy ? 8 : (kind == LatentKind::bernoulli ? 8 : 2);
+  const int max_latents = toy ? 8 : (enumerable ? 8 : 2);
   if (latents < 1 || latents > max_latents)
     throw ConfigError(fmt::format("--latents for {} must be in 1..{}, got {}", to_string(spec.model), max_latents, latents));
   if (spec.batch < 1 || spec.batch > 64) throw ConfigError(fmt::format("--batch must be in 1..64, got {}", spec.batch));

@@ -1,4 +1,5 @@
 #include "run/gaussian_draws.hpp"
+#include "models/latent_family.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -22,7 +23,7 @@ GaussianDraws draw_gaussian_estimates(double mu, double sigma, std::int64_t samp
   draws.d_sigma.assign(repeats, 0.0);
   const double dlog_var_dsigma = 2.0 / sigma;
   StochasticNode node;
-  node.kind = LatentKind::gaussian;
+  node.family = &latent_family(LatentKind::gaussian);
   NodeGradient grad;
   auto run = [&](std::int64_t first, Index batch, int chunk, double weight) {
     if (node.mean.rows() != batch) {

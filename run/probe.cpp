@@ -1,4 +1,5 @@
 #include "run/probe.hpp"
+#include "models/latent_family.hpp"
 
 #include <fmt/format.h>
 
@@ -206,7 +207,7 @@ std::optional<VectorD> exact_per_example(Vae& vae, const Matrix& x, const Estima
       *why = fmt::format("{} of the {} by {}", "exact gradient",
                          reference.importance_samples == 0 ? std::string("ELBO")
                                                            : fmt::format("{}-sample bound", reference.importance_samples),
-                         vae.latent_kind() == LatentKind::bernoulli ? "enumeration" : "Gauss-Hermite quadrature");
+                         vae.latent_family().enumerable() ? "enumeration" : "Gauss-Hermite quadrature");
     return VectorD(exact.gradient / double(x.rows()));
   } catch (const std::runtime_error& e) {
     if (why) *why = e.what();
@@ -221,7 +222,7 @@ std::vector<ProbeSummary> run_probe(Vae& vae, const Matrix& x, const std::vector
   std::vector<ProbeSummary> out;
   std::map<int, std::pair<std::optional<VectorD>, std::string>> exact_by_k;  // K (0 = ELBO) -> exact, note
   for (const BasketEntry& entry : basket)
-    if (entry.name == "exact" && vae.latent_kind() == LatentKind::bernoulli && vae.latents() > kMaxEnumeratedBits)
+    if (entry.name == "exact" && vae.latent_family().enumerable() && vae.latents() > kMaxEnumeratedBits)
       throw ConfigError(fmt::format("probe estimator 'exact' enumerates 2^latents configurations: needs latents <= {}, the model has {}",
                                    kMaxEnumeratedBits, vae.latents()));
   for (const BasketEntry& entry : basket) {

@@ -1,4 +1,5 @@
 #include "run/toy_bernoulli.hpp"
+#include "models/latent_family.hpp"
 
 #include <string_view>
 
@@ -8,7 +9,7 @@ namespace gradest {
 
 StochasticNode toy_bernoulli_node(double theta) {
   StochasticNode node;
-  node.kind = LatentKind::bernoulli;
+  node.family = &latent_family(LatentKind::bernoulli);
   node.logits = Matrix::Constant(1, 1, Real(theta));
   return node;
 }

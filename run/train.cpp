@@ -1,4 +1,5 @@
 #include "run/train.hpp"
+#include "models/latent_family.hpp"
 
 #include <fmt/format.h>
 
@@ -45,7 +46,7 @@ VaeConfig vae_config(const TrainConfig& config, int input_dim, const VectorD& me
   VaeConfig vc;
   vc.latent = config.model;
   vc.input_dim = input_dim;
-  vc.latents = config.latents.value_or(config.model == LatentKind::bernoulli ? 200 : 20);
+  vc.latents = config.latents.value_or(vae_model(config.model).default_latents);
   vc.encoder = NetworkSpec{config.encoder, config.activation};
   vc.decoder = NetworkSpec{config.decoder.value_or(std::vector<int>(config.encoder.rbegin(), config.encoder.rend())),
                            config.activation};
@@ -138,7 +139,7 @@ Evaluation evaluate(Vae& vae, const Matrix& x, int iwae_samples, bool count_acti
   const Index n = x.rows(), k = vae.latents();
   const Index chunk = iwae_samples > 0 ? std::max<Index>(1, 8192 / iwae_samples) : 1000;
   StochasticNode node;
-  Matrix xc, kl, z, noise;
+  Matrix xc, kl, z, noise, posterior_mean;
   Vector value, log_q;
   double recon = 0, kl_sum = 0, iwae = 0;
   VectorD mean_sum = VectorD::Zero(k), mean_sq = VectorD::Zero(k);
@@ -165,9 +166,10 @@ Evaluation evaluate(Vae& vae, const Matrix& x, int iwae_samples, bool count_acti
       }
     }
     if (count_active_units) {
+      node.family->posterior_mean(node, posterior_mean);
       for (Index j = 0; j < k; ++j)
         for (Index b = 0; b < B; ++b) {
-          const double m = node.kind == LatentKind::gaussian ? double(node.mean(b, j)) : double(sigmoid(node.logits(b, j)));
+          const double m = double(posterior_mean(b, j));
           mean_sum(j) += m;
           mean_sq(j) += m * m;
         }

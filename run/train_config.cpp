@@ -9,6 +9,7 @@
 #include "core/errors.hpp"
 #include "core/text.hpp"
 #include "models/distributions.hpp"
+#include "models/latent_family.hpp"
 
 namespace gradest::train {
 
@@ -63,7 +64,11 @@ std::string hidden_text(const std::vector<int>& hidden) {
 std::string real_text(double x) { return fmt::format("{}", x); }
 std::string bool_text(bool b) { return b ? "true" : "false"; }
 
-std::string_view model_name(LatentKind kind) { return kind == LatentKind::bernoulli ? "bernoulli-vae" : "gaussian-vae"; }
+std::string model_names() {
+  std::string out;
+  for (const auto& m : vae_models()) out += (out.empty() ? "" : ", ") + std::string(m.name);
+  return out;
+}
 
 std::string data_text(const TrainConfig& c) {
   switch (c.data) {
@@ -94,11 +99,11 @@ using T = ConfigKey::Type;
 // Every option of a training run. Order = the order of config_text and of HDF5 attributes.
 const std::vector<ConfigKey> kKeys = {
     {"model", "bernoulli-vae | gaussian-vae", T::string, true,
-     [](const TrainConfig& c) { return std::string(model_name(c.model)); },
+     [](const TrainConfig& c) { return std::string(vae_model(c.model).name); },
      [](TrainConfig& c, const std::string& v) {
-       if (v == "bernoulli-vae") c.model = LatentKind::bernoulli;
-       else if (v == "gaussian-vae") c.model = LatentKind::gaussian;
-       else bad_value("model", v, "bernoulli-vae, gaussian-vae");
+       const VaeModel* model = find_vae_model(v);
+       if (!model) bad_value("model", v, model_names());
+       c.model = model->latent;
      }},
     {"encoder", "linear | hidden sizes, e.g. 200,200", T::string, true,
      [](const TrainConfig& c) { return hidden_text(c.encoder); },
@@ -335,6 +340,28 @@ TrainConfig parse_config_text(const std::string& text) {
   return config;
 }
 
+namespace {
+// One VAE per latent family.
+constexpr VaeModel kVaeModels[] = {
+    {LatentKind::bernoulli, "bernoulli-vae", 200, "reinforce"},
+    {LatentKind::gaussian, "gaussian-vae", 20, "pathwise"},
+};
+}  // namespace
+
+std::span<const VaeModel> vae_models() { return kVaeModels; }
+
+const VaeModel* find_vae_model(std::string_view name) {
+  for (const auto& m : kVaeModels)
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+const VaeModel& vae_model(LatentKind latent) {
+  for (const auto& m : kVaeModels)
+    if (m.latent == latent) return m;
+  throw std::logic_error("no VAE for this latent family");
+}
+
 std::string run_id(const TrainConfig& resolved) {
   std::string text;
   for (const auto& k : kKeys)
@@ -343,9 +370,9 @@ std::string run_id(const TrainConfig& resolved) {
 }
 
 void TrainConfig::resolve() {
-  if (!latents) latents = model == LatentKind::bernoulli ? 200 : 20;
+  if (!latents) latents = vae_model(model).default_latents;
   if (!decoder) decoder = std::vector<int>(encoder.rbegin(), encoder.rend());
-  if (estimator.empty()) estimator = model == LatentKind::gaussian ? "pathwise" : "reinforce";
+  if (estimator.empty()) estimator = vae_model(model).default_estimator;
   if (!prior_lr) prior_lr = lr;
   synthetic.latent = model;
 }
@@ -369,7 +396,7 @@ bool TrainConfig::valid(std::string* error) const {
     return fail(fmt::format("--categories must be >= 2, got {}", categories));
   if (likelihood == Likelihood::categorical && binarize != data::Binarize::none)
     return fail("the categorical likelihood needs --binarize none (the data are symbol ids)");
-  if (signed_latent_input && model != LatentKind::bernoulli)
+  if (signed_latent_input && !latent_family(model).binary())
     return fail("--signed-latent-input applies to bernoulli-vae only");
   if (!(beta >= 0) || !(beta_start >= 0)) return fail(fmt::format("--beta and --beta-start must be >= 0, got {} and {}", beta, beta_start));
   if (anneal_steps < 0) return fail(fmt::format("--anneal-steps must be >= 0, got {}", anneal_steps));
@@ -386,7 +413,7 @@ bool TrainConfig::valid(std::string* error) const {
   }
   if (!init_run.empty() && init_from.empty()) return fail("--init-run needs --init-from");
   // The estimator: its name, its latent kind, its sample count and options.
-  const std::string name = estimator.empty() ? (model == LatentKind::gaussian ? "pathwise" : "reinforce") : estimator;
+  const std::string name = estimator.empty() ? std::string(vae_model(model).default_estimator) : estimator;
   std::string estimator_error;
   auto made = make_estimator(name, estimator_options, model, &estimator_error);
   if (!made) return fail(estimator_error);

@@ -19,12 +19,23 @@ namespace gradest::train {
 enum class DataKind { fashion_mnist, synthetic, file };
 enum class Annealing { none, linear, cyclical };
 
+// The VAE of each latent family: its --model name and its defaults (latents, estimator).
+struct VaeModel {
+  LatentKind latent;
+  std::string_view name;
+  int default_latents;
+  std::string_view default_estimator;
+};
+std::span<const VaeModel> vae_models();
+const VaeModel* find_vae_model(std::string_view name);  // nullptr for an unknown name
+const VaeModel& vae_model(LatentKind latent);
+
 struct TrainConfig {
   // Model
   LatentKind model = LatentKind::bernoulli;
   std::vector<int> encoder = {};            // hidden sizes; empty = linear
   std::optional<std::vector<int>> decoder;  // nullopt = mirror the encoder
-  std::optional<int> latents;               // nullopt = 200 (bernoulli-vae) or 20 (gaussian-vae)
+  std::optional<int> latents;               // nullopt = the model's default (vae_model)
   Activation activation = Activation::tanh;
   Likelihood likelihood = Likelihood::bernoulli;
   double fixed_sigma = 1.0;
@@ -34,7 +45,7 @@ struct TrainConfig {
   bool output_bias_init = false;     // decoder output bias from the train mean
                                      // (logit of it for Bernoulli pixels)
   // Estimator
-  std::string estimator;  // "" = pathwise (gaussian-vae), reinforce (bernoulli-vae)
+  std::string estimator;  // "" = the model's default (vae_model)
   EstimatorOptions estimator_options;
   // Data
   DataKind data = DataKind::fashion_mnist;

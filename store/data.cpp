@@ -1,4 +1,5 @@
 #include "store/data.hpp"
+#include "models/latent_family.hpp"
 
 #include <H5Cpp.h>
 #include <fmt/format.h>
@@ -286,7 +287,7 @@ bool SyntheticOptions::valid(std::string* error) const {
 
 double exact_log_likelihood(Vae& vae, const Dataset& data) {
   const Index k = vae.latents();
-  if (vae.latent_kind() != LatentKind::bernoulli || k > kMaxEnumeratedBits)
+  if (vae.latent_family().support_size() != 2 || k > kMaxEnumeratedBits)
     throw std::invalid_argument("exact_log_likelihood needs Bernoulli latents with k <= 16");
   const std::uint64_t configurations = std::uint64_t{1} << k;
   const Index chunk = std::max<Index>(1, Index((std::uint64_t{1} << 16) / configurations));
@@ -347,7 +348,7 @@ DataSplits make_synthetic(const SyntheticOptions& options) {
   SyntheticTruth truth;
   truth.config = config;
   truth.parameters = vae->parameters().values();
-  if (options.latent == LatentKind::bernoulli && options.latents <= kMaxEnumeratedBits) {
+  if (latent_family(options.latent).support_size() == 2 && options.latents <= kMaxEnumeratedBits) {
     truth.train_log_likelihood = exact_log_likelihood(*vae, out.train);
     truth.test_log_likelihood = exact_log_likelihood(*vae, out.test);
   }

@@ -11,6 +11,7 @@
 #include <cassert>
 #include <cmath>
 
+#include "models/latent_family.hpp"
 #include "models/distributions.hpp"
 #include "models/rng.hpp"
 #include "models/stochastic.hpp"
@@ -39,7 +40,7 @@ class BernoulliProblem final : public Objective {
   StochasticNode node(std::uint64_t seed) const {
     Rng rng = Rng::stream(seed, {stable_hash("bernoulli-problem-node")});
     StochasticNode n;
-    n.kind = LatentKind::bernoulli;
+    n.family = &latent_family(LatentKind::bernoulli);
     n.logits.resize(B_, k_);
     for (Index b = 0; b < B_; ++b)
       for (Index j = 0; j < k_; ++j) n.logits(b, j) = Real(rng.normal());

@@ -3,6 +3,7 @@
 // the Bernoulli estimators are tested against.
 #include <catch2/catch.hpp>
 
+#include "models/latent_family.hpp"
 #include "models/distributions.hpp"
 #include "models/enumerate.hpp"
 #include "models/toy_bernoulli.hpp"
@@ -91,7 +92,7 @@ TEST_CASE("exact enumeration: the gradients of E_q[f] match finite differences",
   // The toy's closed form agrees with enumeration.
   ToyBernoulli toy(0.45);
   StochasticNode toy_node;
-  toy_node.kind = LatentKind::bernoulli;
+  toy_node.family = &latent_family(LatentKind::bernoulli);
   toy_node.logits = Matrix::Constant(1, 1, 0.5);
   NodeGradient toy_grad;
   toy_grad.reset_like(toy_node);

@@ -25,6 +25,7 @@
 #include "estimators/estimator.hpp"
 #include "estimators/importance_weights.hpp"
 #include "estimators/reinforce_nvil.hpp"
+#include "models/latent_family.hpp"
 #include "models/distributions.hpp"
 #include "models/quadrature_gh.hpp"
 #include "tests/support.hpp"
@@ -59,7 +60,7 @@ struct LinearGaussianToy {
 
   StochasticNode node() const {
     StochasticNode n;
-    n.kind = LatentKind::gaussian;
+    n.family = &latent_family(LatentKind::gaussian);
     n.mean = mean.cast<Real>();
     n.log_var = log_var.cast<Real>();
     return n;
@@ -558,7 +559,7 @@ VectorXd exact_bernoulli_gradient(const LinearGaussianToy& toy, const MatrixD& l
 
 std::function<VectorXd(Rng&)> bernoulli_drawer(Estimator& estimator, const MatrixD& logits, LinearGaussianObjective& objective) {
   StochasticNode node;
-  node.kind = LatentKind::bernoulli;
+  node.family = &latent_family(LatentKind::bernoulli);
   node.logits = logits.cast<Real>();
   return [&estimator, &objective, node](Rng& rng) {
     NodeGradient grad;
@@ -612,7 +613,7 @@ TEST_CASE("reinforce-nvil is unbiased with a trained baseline, Gaussian and Bern
   const MatrixD logits = bernoulli_logits(2);
   const VectorXd exact_bernoulli = exact_bernoulli_gradient(toy, logits);
   StochasticNode bernoulli_node;
-  bernoulli_node.kind = LatentKind::bernoulli;
+  bernoulli_node.family = &latent_family(LatentKind::bernoulli);
   bernoulli_node.logits = logits.cast<Real>();
   for (bool centre : {false, true})
     for (bool normalise : {false, true}) {
@@ -653,7 +654,7 @@ TEST_CASE("reinforce-nvil's baseline learns: the explained fraction of the signa
     StochasticNode node = toy.node();
     if (kind == LatentKind::bernoulli) {
       node = StochasticNode{};
-      node.kind = LatentKind::bernoulli;
+      node.family = &latent_family(LatentKind::bernoulli);
       node.logits = bernoulli_logits(1).cast<Real>();
     }
     auto nvil = make_nvil(kind, true, true, 1e-2);

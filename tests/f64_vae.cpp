@@ -8,6 +8,7 @@
 #include <numbers>
 #include <stdexcept>
 
+#include "models/latent_family.hpp"
 #include "models/distributions.hpp"
 #include "models/vae.hpp"
 #include "tests/gradient_check.hpp"
@@ -109,7 +110,7 @@ void latent_from_noise(const StochasticNode& node, const Matrix& noise, Matrix& 
   for (Index r = 0; r < noise.rows(); ++r)
     for (Index j = 0; j < noise.cols(); ++j) {
       const Index b = r % B;
-      if (node.kind == LatentKind::gaussian) {
+      if (node.kind() == LatentKind::gaussian) {
         z(r, j) = node.mean(b, j) + std::exp(0.5 * node.log_var(b, j)) * noise(r, j);
       } else {
         const double u = noise(r, j);
@@ -121,7 +122,7 @@ void latent_from_noise(const StochasticNode& node, const Matrix& noise, Matrix& 
 // grad += dz/dnode^T dz_weighted for latent_from_noise.
 void accumulate_latent_chain(const StochasticNode& node, const Matrix& noise, const Matrix& z, const Matrix& dz,
                              NodeGradient& grad) {
-  if (node.kind == LatentKind::gaussian) {
+  if (node.kind() == LatentKind::gaussian) {
     accumulate_reparam(node, dz, noise, grad);
     return;
   }
@@ -407,7 +408,7 @@ TEST_CASE("vae: kl_backward matches finite differences (node and prior logits)",
     auto vae = small_vae({latent, Likelihood::bernoulli}, rng);
     const Index k = vae->config().latents;
     StochasticNode node;
-    node.kind = latent;
+    node.family = &latent_family(latent);
     Matrix* fields[] = {&node.logits, &node.mean, &node.log_var};
     for (Matrix* m : fields) {
       m->resize(kBatch, k);
@@ -458,7 +459,7 @@ TEST_CASE("vae: Bernoulli KL equals its exact sum over all 2^k latent configurat
   auto vae = Vae::make(config, rng);
   vae->parameters().group("prior") << 0.5, -1.5, 3.0, -0.2;
   StochasticNode node;
-  node.kind = LatentKind::bernoulli;
+  node.family = &latent_family(LatentKind::bernoulli);
   node.logits.resize(5, 4);
   rng.fill_normal(node.logits);
   node.logits *= 3.0;
@@ -489,7 +490,7 @@ TEST_CASE("vae: analytic Gaussian KL equals a Monte Carlo estimate (z-test)", "[
   Rng rng = Rng::stream(gradest::testing::seed(), {17});
   auto vae = Vae::make(small_config({LatentKind::gaussian, Likelihood::bernoulli}), rng);
   StochasticNode node;
-  node.kind = LatentKind::gaussian;
+  node.family = &latent_family(LatentKind::gaussian);
   node.mean.resize(kBatch, 3);
   node.log_var.resize(kBatch, 3);
   rng.fill_normal(node.mean);

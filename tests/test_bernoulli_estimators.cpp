@@ -36,6 +36,7 @@
 #include "estimators/estimator.hpp"
 #include "estimators/reinforce_ma.hpp"
 #include "run/toy_bernoulli.hpp"
+#include "models/latent_family.hpp"
 #include "models/distributions.hpp"
 #include "models/enumerate.hpp"
 #include "models/toy_bernoulli.hpp"
@@ -253,7 +254,7 @@ ZTest gaussian_z_test(const Case& c) {
   REQUIRE(estimator);
   X2Objective objective(2);
   StochasticNode node;
-  node.kind = LatentKind::gaussian;
+  node.family = &latent_family(LatentKind::gaussian);
   node.mean = (Matrix(2, 1) << 1.0, -0.5).finished();
   node.log_var = (Matrix(2, 1) << 0.0, 0.3).finished();
   VectorD exact(4);

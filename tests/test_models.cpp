@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "models/latent_family.hpp"
 #include "models/vae.hpp"
 #include "tests/support.hpp"
 
@@ -54,7 +55,7 @@ TEST_CASE("vae (float): Bernoulli likelihood and KL are finite and exact at satu
   // q = p exactly.
   vae->parameters().group("prior") << 40, -40, 0;
   StochasticNode node;
-  node.kind = LatentKind::bernoulli;
+  node.family = &latent_family(LatentKind::bernoulli);
   node.logits.resize(3, k);
   node.logits << 40, -40, 0,  //
       -40, 40, 50,            //
@@ -72,7 +73,7 @@ TEST_CASE("vae (float): Bernoulli likelihood and KL are finite and exact at satu
   // of ~40-nat terms, so float gets it to far below an ulp of 40 (3.8e-6).
   {
     StochasticNode close;
-    close.kind = LatentKind::bernoulli;
+    close.family = &latent_family(LatentKind::bernoulli);
     close.logits.resize(1, k);
     close.logits << 50.3f, -50.3f, 0;
     vae->parameters().group("prior") << 40.7f, -40.7f, 0;
@@ -99,7 +100,7 @@ TEST_CASE("vae (float): Gaussian KL and likelihoods stay finite at extreme log-v
   config.fixed_sigma = 0.01;
   auto vae = Vae::make(config, rng);
   StochasticNode node;
-  node.kind = LatentKind::gaussian;
+  node.family = &latent_family(LatentKind::gaussian);
   node.mean.resize(1, 2);
   node.log_var.resize(1, 2);
   node.mean << 3, -3;

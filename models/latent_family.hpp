@@ -1,0 +1,89 @@
+#pragma once
+// A latent family: everything a model or an estimator asks about the distribution of k latent
+// variables, answered by one object per family instead of a switch on its kind.
+//
+// A family knows
+// - its layout: how many encoder outputs parameterise k latents, how many learnable prior
+//   parameters it has, how many columns a sample has, and how a StochasticNode is filled from the
+//   encoder's output (and the encoder output's gradient from a NodeGradient);
+// - q(z | node): sampling (with the noise a pathwise or antithetic estimator needs), log q, the
+//   score d log q / d node, the pathwise derivative where it has one, and E_q[z];
+// - the prior p(z) with its parameters a: log p(z) and its gradient, sampling, and the analytic
+//   KL(q || p) per data point and latent with its gradient;
+// - its support: the number of values of each latent when finite (enumeration of all
+//   configurations then has support_size()^k points), or 0 for a continuous family.
+//
+// Families (models/latent_<name>.cpp):
+//   bernoulli: q(z_j = 1) = sigmoid(l_j), node.logits B x k; prior Bern(sigmoid(a_j)), a learnable.
+//   gaussian:  q = N(mean, exp(log_var)), node.mean and node.log_var B x k; prior N(0, I), fixed.
+//
+// Adding a family: its own models/latent_<name>.cpp (a LatentFamily), its LatentKind and name in
+// models/stochastic.hpp/.cpp and latent_family.cpp, and in each estimator's registry line the
+// families it accepts. Sign and row conventions are models/stochastic.hpp's.
+#include "models/rng.hpp"
+#include "models/stochastic.hpp"
+#include "models/types.hpp"
+
+namespace gradest {
+
+class LatentFamily {
+ public:
+  virtual ~LatentFamily() = default;
+  virtual LatentKind kind() const = 0;
+  std::string_view name() const { return to_string(kind()); }
+
+  // ---- layout (k latent variables) --------------------------------------------------------------
+  virtual Index encoder_outputs(Index k) const = 0;
+  virtual Index prior_parameters(Index k) const = 0;
+  // True when samples are 0/1 (the decoder may then see 2z - 1).
+  virtual bool binary() const { return false; }
+  // Fills node from the encoder's output (B x encoder_outputs(k)); may take over its storage.
+  virtual void node_from_encoder(Matrix& encoder_out, StochasticNode& node) const = 0;
+  // The gradient with respect to the encoder's output, from one with respect to the node (may
+  // return a reference to grad's own storage, or fill and return scratch).
+  virtual const Matrix& encoder_gradient(const NodeGradient& grad, Matrix& scratch) const = 0;
+  virtual Index batch(const StochasticNode& node) const = 0;
+  virtual Index dim(const StochasticNode& node) const = 0;
+  virtual void reset_gradient(const StochasticNode& node, NodeGradient& grad) const = 0;
+
+  // ---- q(z | node) ------------------------------------------------------------------------------
+  // S samples per data point into z (S*B x k, sample-major); noise receives what made them (the
+  // standard normals eps, z = mean + sd * eps; the uniforms u, z = [u < sigmoid(l)]).
+  virtual void sample(const StochasticNode& node, int samples, Rng& rng, Matrix& z, Matrix& noise) const = 0;
+  // log q(z_r | node_{r mod B}) summed over the k latents, per row r of z.
+  virtual void log_prob(const StochasticNode& node, const Matrix& z, Vector& out) const = 0;
+  // Adds sum_r weight_r d log q(z_r) / d node into grad (rows r mod B).
+  virtual void accumulate_score(const StochasticNode& node, const Matrix& z, const Vector& weight,
+                                NodeGradient& grad) const = 0;
+  // Pathwise derivative: given dz_r = weight_r df/dz_r and the noise that made z, adds
+  // sum_r dz_r dz_r/d node into grad. Only where reparameterisable().
+  virtual bool reparameterisable() const { return false; }
+  virtual void accumulate_reparam(const StochasticNode& node, const Matrix& dz, const Matrix& noise,
+                                  NodeGradient& grad) const;
+  // E_q[z] per data point (B x k).
+  virtual void posterior_mean(const StochasticNode& node, Matrix& mean) const = 0;
+
+  // ---- the prior p(z | a) and KL(q || p) ------------------------------------------------------------
+  // acc_r += log p(z_r | a) for each row r.
+  virtual void add_log_prior(ConstVectorMap prior, const Matrix& z, VectorD& acc) const = 0;
+  // Adds sum_r weight_r d log p(z_r)/da into d_prior, and weight_r d log p(z_r)/dz_r to the rows
+  // of grad_z when it is not null.
+  virtual void log_prior_backward(ConstVectorMap prior, const Matrix& z, const Vector& weight, VectorMap d_prior,
+                                  Matrix* grad_z) const = 0;
+  virtual void sample_prior(ConstVectorMap prior, Index n, Index k, Rng& rng, Matrix& z) const = 0;
+  // KL(q(z_j | node_b) || p(z_j)) into kl (B x k); scratch is a reusable buffer.
+  virtual void kl(const StochasticNode& node, ConstVectorMap prior, Matrix& kl, Matrix& scratch) const = 0;
+  // Adds -weight .* dKL/d node into grad and -sum_b weight_bj dKL_bj/da into d_prior.
+  virtual void kl_backward(const StochasticNode& node, ConstVectorMap prior, const Matrix& weight, NodeGradient& grad,
+                           VectorMap d_prior, Matrix& scratch) const = 0;
+
+  // ---- support ------------------------------------------------------------------------------------
+  // Values each latent takes when the support is finite; 0 for a continuous family.
+  virtual int support_size() const { return 0; }
+  bool enumerable() const { return support_size() > 0; }
+};
+
+// The family of a kind (one shared, stateless object per family).
+const LatentFamily& latent_family(LatentKind kind);
+
+}  // namespace gradest
