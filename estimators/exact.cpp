@@ -17,7 +17,7 @@ const EstimatorInfo Exact::kInfo{
 };
 
 void Exact::estimate(const StochasticNode& node, Objective& objective, Rng&, NodeGradient& grad) {
-  exact_bernoulli_expectation(node, objective, &grad, true);
+  exact_enumerated_expectation(node, objective, &grad, true);
 }
 
 }  // namespace gradest

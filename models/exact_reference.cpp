@@ -129,8 +129,8 @@ ExactGradient run_pass(Vae& vae, const Matrix& x, int K, int order) {
   auto estimate = [&](const StochasticNode& node, NodeGradient& grad) {
     if (node.family->enumerable()) {
       Objective& objective = vae.objective(x, K == 0 ? Objective::Terms::likelihood : Objective::Terms::joint);
-      const VectorD per_point = K == 0 ? exact_bernoulli_expectation(node, objective, &grad, true)
-                                       : exact_bernoulli_importance_bound(node, objective, K, &grad, true);
+      const VectorD per_point = K == 0 ? exact_enumerated_expectation(node, objective, &grad, true)
+                                       : exact_enumerated_importance_bound(node, objective, K, &grad, true);
       result.value = per_point.sum();
     } else {
       result.value = gaussian_quadrature_pass(vae, node, x, K, order, grad);
@@ -155,7 +155,7 @@ bool exact_reference_available(const Vae& vae, int importance_samples, std::stri
   if (K < 0) return fail(fmt::format("importance samples must be >= 0 (0 = ELBO), got {}", K));
   const int per_point = k * std::max(K, 1);
   if (vae.latent_family().enumerable()) {
-    if (per_point > kMaxEnumeratedBits)
+    if (configuration_count(vae.latent_family(), per_point) == 0)
       return fail(fmt::format("exact reference by enumeration needs latents{} <= {}, got {}", K > 0 ? " x K" : "",
                               kMaxEnumeratedBits, per_point));
   } else {

@@ -23,6 +23,17 @@ class BernoulliFamily final : public LatentFamily {
   bool binary() const override { return true; }
   int support_size() const override { return 2; }
 
+  void configuration(std::uint64_t index, Index k, Real* row) const override {
+    for (Index j = 0; j < k; ++j) row[j] = Real((index >> j) & 1u);
+  }
+  void add_configuration_score(const StochasticNode& node, Index b, std::uint64_t index, double coeff,
+                               NodeGradient& grad) const override {
+    for (Index j = 0; j < node.dim(); ++j) {
+      const double zj = double((index >> j) & 1u);
+      grad.d_logits(b, j) += Real(coeff * (zj - sigmoid(double(node.logits(b, j)))));
+    }
+  }
+
   void node_from_encoder(Matrix& out, StochasticNode& node) const override {
     node.family = this;
     node.logits.swap(out);

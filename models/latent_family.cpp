@@ -9,19 +9,30 @@ namespace gradest {
 // Defined with each family (models/latent_<name>.cpp).
 const LatentFamily& bernoulli_family();
 const LatentFamily& gaussian_family();
+const LatentFamily& categorical_family(int categories);
 
-const LatentFamily& latent_family(LatentKind kind) {
+const LatentFamily& latent_family(LatentKind kind, int categories) {
   switch (kind) {
     case LatentKind::bernoulli:
       return bernoulli_family();
     case LatentKind::gaussian:
       return gaussian_family();
+    case LatentKind::categorical:
+      return categorical_family(categories);
   }
   throw std::logic_error("unknown latent kind");
 }
 
 void LatentFamily::accumulate_reparam(const StochasticNode&, const Matrix&, const Matrix&, NodeGradient&) const {
   throw std::logic_error(fmt::format("{} latents have no pathwise (reparameterisation) gradient", name()));
+}
+
+void LatentFamily::configuration(std::uint64_t, Index, Real*) const {
+  throw std::logic_error(fmt::format("{} latents cannot be enumerated", name()));
+}
+
+void LatentFamily::add_configuration_score(const StochasticNode&, Index, std::uint64_t, double, NodeGradient&) const {
+  throw std::logic_error(fmt::format("{} latents cannot be enumerated", name()));
 }
 
 }  // namespace gradest

@@ -16,10 +16,15 @@
 // Families (models/latent_<name>.cpp):
 //   bernoulli: q(z_j = 1) = sigmoid(l_j), node.logits B x k; prior Bern(sigmoid(a_j)), a learnable.
 //   gaussian:  q = N(mean, exp(log_var)), node.mean and node.log_var B x k; prior N(0, I), fixed.
+//   categorical (C values): q(z_j = c) = softmax(l_j)_c, node.logits B x (k*C) with latent j's C
+//              logits in columns j*C .. j*C + C - 1; z one-hot, S*B x (k*C); prior
+//              Cat(softmax(a_j)), a (k*C) learnable, 0 = uniform.
 //
 // Adding a family: its own models/latent_<name>.cpp (a LatentFamily), its LatentKind and name in
 // models/stochastic.hpp/.cpp and latent_family.cpp, and in each estimator's registry line the
 // families it accepts. Sign and row conventions are models/stochastic.hpp's.
+#include <cstdint>
+
 #include "models/rng.hpp"
 #include "models/stochastic.hpp"
 #include "models/types.hpp"
@@ -35,6 +40,8 @@ class LatentFamily {
   // ---- layout (k latent variables) --------------------------------------------------------------
   virtual Index encoder_outputs(Index k) const = 0;
   virtual Index prior_parameters(Index k) const = 0;
+  // Columns of a sample z of k latents (the decoder's input width): k, or k*C one-hot columns.
+  virtual Index sample_columns(Index k) const { return k; }
   // True when samples are 0/1 (the decoder may then see 2z - 1).
   virtual bool binary() const { return false; }
   // Fills node from the encoder's output (B x encoder_outputs(k)); may take over its storage.
@@ -81,9 +88,16 @@ class LatentFamily {
   // Values each latent takes when the support is finite; 0 for a continuous family.
   virtual int support_size() const { return 0; }
   bool enumerable() const { return support_size() > 0; }
+  // Configuration `index` of k latents (mixed radix: latent j takes value (index / C^j) mod C,
+  // C = support_size()) into `row` (sample_columns(k) entries). Enumerable families only.
+  virtual void configuration(std::uint64_t index, Index k, Real* row) const;
+  // Adds coeff * d log q(configuration index | node_b) / d node into grad's row b, computed in double.
+  virtual void add_configuration_score(const StochasticNode& node, Index b, std::uint64_t index, double coeff,
+                                       NodeGradient& grad) const;
 };
 
-// The family of a kind (one shared, stateless object per family).
-const LatentFamily& latent_family(LatentKind kind);
+// The family of a kind (one shared object per family and category count). `categories` is C for
+// the categorical family (>= 2) and ignored by the others.
+const LatentFamily& latent_family(LatentKind kind, int categories = 0);
 
 }  // namespace gradest

@@ -18,8 +18,8 @@
 namespace gradest {
 
 // The latent families (models/latent_family.hpp), in the order listings show them.
-enum class LatentKind { gaussian, bernoulli };
-inline constexpr LatentKind kLatentKinds[] = {LatentKind::gaussian, LatentKind::bernoulli};
+enum class LatentKind { gaussian, bernoulli, categorical };
+inline constexpr LatentKind kLatentKinds[] = {LatentKind::gaussian, LatentKind::bernoulli, LatentKind::categorical};
 std::string_view to_string(LatentKind kind);
 
 // A set of latent families (what an estimator accepts).
@@ -41,7 +41,7 @@ class LatentFamily;  // models/latent_family.hpp
 // every question about it (sampling, log q, score, KL; models/latent_family.hpp).
 struct StochasticNode {
   const LatentFamily* family = nullptr;  // set by whoever fills the node
-  Matrix logits;   // bernoulli: B x k
+  Matrix logits;   // bernoulli: B x k; categorical: B x (k*C)
   Matrix mean;     // gaussian: B x k
   Matrix log_var;  // gaussian: B x k
 

@@ -65,7 +65,9 @@ bool VaeConfig::valid(std::string* error) const {
                             input_mean.size()));
   if (input_mean.size() != 0 && input_mean.size() != input_dim)
     return fail(fmt::format("input mean must have size {} (the input dimension), got {}", input_dim, input_mean.size()));
-  if (signed_latent_input && !latent_family(latent).binary())
+  if (latent == LatentKind::categorical && latent_categories < 2)
+    return fail(fmt::format("categorical latents need at least 2 categories, got {}", latent_categories));
+  if (signed_latent_input && !family().binary())
     return fail("signed latent input (decoder sees 2z-1) is for Bernoulli latents only");
   if (output_bias_init.size() != 0 && output_bias_init.size() != decoder_outputs())
     return fail(fmt::format("decoder output bias init must have size {} (decoder outputs), got {}", decoder_outputs(),
@@ -294,9 +296,10 @@ void Vae::VaeObjective::backward(int slot_index, const Vector& weight, Matrix* g
 Vae::Vae(const VaeConfig& config, Rng& init_rng)
     : config_(checked(config)),
       encoder_(params_, "encoder", config.input_dim,
-               gradest::latent_family(config.latent).encoder_outputs(config.latents), config.encoder),
-      decoder_(params_, "decoder", config.latents, config.decoder_outputs(), config.decoder),
-      family_(gradest::latent_family(config.latent)) {
+               config.family().encoder_outputs(config.latents), config.encoder),
+      decoder_(params_, "decoder", config.family().sample_columns(config.latents), config.decoder_outputs(),
+               config.decoder),
+      family_(config.family()) {
   if (config_.likelihood == Likelihood::gaussian_learned) log_sigma_offset_ = params_.add("decoder", config_.input_dim);
   if (const Index size = family_.prior_parameters(config_.latents); size > 0) prior_offset_ = params_.add("prior", size);
   encoder_.init(init_rng);

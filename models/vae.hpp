@@ -61,6 +61,7 @@ struct VaeConfig {
   LatentKind latent = LatentKind::bernoulli;
   int input_dim = 784;                         // D
   int latents = 200;                           // k
+  int latent_categories = 10;                  // C (categorical latents only)
   NetworkSpec encoder, decoder;
   Likelihood likelihood = Likelihood::bernoulli;
   int categories = 2;                          // V (categorical only): symbol ids 0..V-1
@@ -71,6 +72,8 @@ struct VaeConfig {
   Vector output_bias_init;                     // empty, or the decoder output bias start
                                                // (size decoder_outputs(): e.g. logit of train mean)
 
+  // The latent family (needs a valid latent_categories for categorical latents).
+  const LatentFamily& family() const { return latent_family(latent, latent_categories); }
   // Decoder output width: D, or D*V for categorical.
   int decoder_outputs() const { return likelihood == Likelihood::categorical ? input_dim * categories : input_dim; }
   // False with a one-line reason naming the field and its allowed values.

@@ -222,7 +222,8 @@ std::vector<ProbeSummary> run_probe(Vae& vae, const Matrix& x, const std::vector
   std::vector<ProbeSummary> out;
   std::map<int, std::pair<std::optional<VectorD>, std::string>> exact_by_k;  // K (0 = ELBO) -> exact, note
   for (const BasketEntry& entry : basket)
-    if (entry.name == "exact" && vae.latent_family().enumerable() && vae.latents() > kMaxEnumeratedBits)
+    if (entry.name == "exact" && vae.latent_family().enumerable() &&
+        configuration_count(vae.latent_family(), vae.latents()) == 0)
       throw ConfigError(fmt::format("probe estimator 'exact' enumerates 2^latents configurations: needs latents <= {}, the model has {}",
                                    kMaxEnumeratedBits, vae.latents()));
   for (const BasketEntry& entry : basket) {

@@ -81,9 +81,9 @@ TEST_CASE("exact enumeration: the gradients of E_q[f] match finite differences",
   NodeGradient grad;
   grad.reset_like(node);
   problem.param_grad().setZero();
-  exact_bernoulli_expectation(node, problem, &grad, true);
+  exact_enumerated_expectation(node, problem, &grad, true);
   const Vector param_grad = problem.param_grad();
-  auto value = [&] { return exact_bernoulli_expectation(node, problem, nullptr, false).sum(); };
+  auto value = [&] { return exact_enumerated_expectation(node, problem, nullptr, false).sum(); };
   const auto logits = check_gradient(node.logits, value, grad.d_logits);
   const auto params = check_gradient(problem.params(), value, param_grad);
   INFO("logits: " << logits.describe() << "; params: " << params.describe());
@@ -96,7 +96,7 @@ TEST_CASE("exact enumeration: the gradients of E_q[f] match finite differences",
   toy_node.logits = Matrix::Constant(1, 1, 0.5);
   NodeGradient toy_grad;
   toy_grad.reset_like(toy_node);
-  const double e = exact_bernoulli_expectation(toy_node, toy, &toy_grad, false)(0);
+  const double e = exact_enumerated_expectation(toy_node, toy, &toy_grad, false)(0);
   CHECK(e == Approx(toy.expected_value(0.5)).epsilon(1e-12));
   CHECK(toy_grad.d_logits(0, 0) == Approx(toy.exact_gradient(0.5)).epsilon(1e-12));
 }
@@ -110,9 +110,9 @@ TEST_CASE("exact enumeration: the K-sample bound's gradients match finite differ
     NodeGradient grad;
     grad.reset_like(node);
     problem.param_grad().setZero();
-    exact_bernoulli_importance_bound(node, problem, K, &grad, true);
+    exact_enumerated_importance_bound(node, problem, K, &grad, true);
     const Vector param_grad = problem.param_grad();
-    auto value = [&] { return exact_bernoulli_importance_bound(node, problem, K, nullptr, false).sum(); };
+    auto value = [&] { return exact_enumerated_importance_bound(node, problem, K, nullptr, false).sum(); };
     const auto logits = check_gradient(node.logits, value, grad.d_logits);
     const auto params = check_gradient(problem.params(), value, param_grad);
     INFO("K = " << K << "; logits: " << logits.describe() << "; params: " << params.describe());
@@ -120,23 +120,23 @@ TEST_CASE("exact enumeration: the K-sample bound's gradients match finite differ
     CHECK(params.passed);
   }
   // K = 1: E[f - log q] = E[f] + entropy.
-  const double bound = exact_bernoulli_importance_bound(node, problem, 1, nullptr, false).sum();
+  const double bound = exact_enumerated_importance_bound(node, problem, 1, nullptr, false).sum();
   double entropy = 0;
   for (Index b = 0; b < node.logits.rows(); ++b)
     for (Index j = 0; j < node.logits.cols(); ++j) {
       const double p = sigmoid(double(node.logits(b, j)));
       entropy -= p * std::log(p) + (1 - p) * std::log(1 - p);
     }
-  CHECK(bound == Approx(exact_bernoulli_expectation(node, problem, nullptr, false).sum() + entropy).epsilon(1e-12));
+  CHECK(bound == Approx(exact_enumerated_expectation(node, problem, nullptr, false).sum() + entropy).epsilon(1e-12));
   // The bound increases with K (Burda et al. 2016).
-  CHECK(exact_bernoulli_importance_bound(node, problem, 2, nullptr, false).sum() > bound);
+  CHECK(exact_enumerated_importance_bound(node, problem, 2, nullptr, false).sum() > bound);
 }
 
 TEST_CASE("exact enumeration refuses too many configurations", "[bernoulli][enumerate]") {
   BernoulliProblem problem(9, 1, 1, Objective::Terms::joint);
   StochasticNode node = problem.node(1);
-  CHECK_THROWS_AS(exact_bernoulli_importance_bound(node, problem, 2, nullptr, false), std::invalid_argument);
+  CHECK_THROWS_AS(exact_enumerated_importance_bound(node, problem, 2, nullptr, false), std::invalid_argument);
   BernoulliProblem big(17, 1, 1);
   StochasticNode big_node = big.node(1);
-  CHECK_THROWS_AS(exact_bernoulli_expectation(big_node, big, nullptr, false), std::invalid_argument);
+  CHECK_THROWS_AS(exact_enumerated_expectation(big_node, big, nullptr, false), std::invalid_argument);
 }

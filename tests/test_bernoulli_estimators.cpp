@@ -133,9 +133,9 @@ VectorD exact_gradient(testing::BernoulliProblem& problem, const StochasticNode&
   grad.reset_like(node);
   problem.param_grad().setZero();
   if (target == Target::expectation)
-    exact_bernoulli_expectation(node, problem, &grad, true);
+    exact_enumerated_expectation(node, problem, &grad, true);
   else
-    exact_bernoulli_importance_bound(node, problem, K, &grad, true);
+    exact_enumerated_importance_bound(node, problem, K, &grad, true);
   return flatten(grad, problem.param_grad());
 }
 
