@@ -1,11 +1,12 @@
 // Estimator options declared by their estimator (estimators/options.hpp): the declarations make
-// the training keys (in the recorded order, so config texts and run ids do not change) and drive
-// validation, and an estimator that is not registered brings its own
+// the training keys (in the recorded order, so config texts and run ids do not change), drive
+// validation and `gradest list --options`, and an estimator that is not registered brings its own
 // option through all of it without any other file naming it.
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -150,6 +151,40 @@ TEST_CASE("the declarations drive validation: a value outside the declared range
                                                        kTiny));
   CHECK(result.status == 2);
   CHECK(result.output == "gradest train: baseline-lr must be > 0, got 0\n");
+}
+
+TEST_CASE("gradest list --options lists every declared option of every estimator", "[options][cli]") {
+  const auto result = testing::run_gradest("list --options");
+  REQUIRE(result.status == 0);
+  // Blocks: an estimator's name on its own line, then one indented row per option.
+  std::map<std::string, std::vector<std::string>> blocks;
+  std::istringstream in(result.output);
+  std::string current;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("  ", 0) == 0) blocks[current].push_back(line);
+    else current = line;
+  }
+  for (const auto& entry : estimator_registry()) {
+    const auto& rows = blocks[std::string(entry.info->name)];
+    INFO(entry.info->name);
+    CHECK(rows.size() == options_of(entry).size());
+    for (const OptionSpec* declared : options_of(entry)) {
+      OptionSpec spec = *declared;
+      if (declared == &kSamplesOption) spec.min = entry.info->min_samples;
+      const auto row = std::find_if(rows.begin(), rows.end(), [&](const std::string& r) {
+        return r.rfind(fmt::format("  {} ", spec.name), 0) == 0;
+      });
+      REQUIRE(row != rows.end());
+      for (const std::string& part : {std::string(to_string(spec.type)), option_text(spec, default_value(spec)),
+                                      allowed_text(spec), std::string(spec.help)})
+        CHECK(row->find(part) != std::string::npos);
+    }
+  }
+  CHECK(blocks["vimco"].front().find("an integer >= 2") != std::string::npos);
+  // Without --options, the table of estimators as before.
+  const auto table = testing::run_gradest("list");
+  CHECK(table.output.rfind("estimator ", 0) == 0);
+  CHECK(table.output.find("baseline-decay") == std::string::npos);
 }
 
 TEST_CASE("an estimator's own option becomes a training key and is validated, with no other file naming it",
