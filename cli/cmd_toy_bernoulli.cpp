@@ -9,7 +9,9 @@
 //
 // HDF5 (float64; T = number of t values, N = number of recorded training steps):
 //   /toy_bernoulli/t [T], /toy_bernoulli/true_gradient [T], /toy_bernoulli/expected_value [T]
-//   /toy_bernoulli attributes: theta, repeats, samples, temperature, baseline_decay, warmup, estimators
+//   /toy_bernoulli attributes: theta, repeats, samples, then every option declared by the estimators
+//       the toy runs (temperature, baseline_decay, baseline_hidden, baseline_lr, baseline_centre,
+//       baseline_normalise: integers int64, reals float64, the rest text), warmup, estimators
 //   /toy_bernoulli/estimators/<name>/{mean,variance,exact_mean,exact_variance} [T]
 //       attributes: samples (int64), evaluations_per_estimate (int64), unbiased (int64 0/1)
 //       exact_* are NaN where the toy does not know the estimator's formula; variance has divisor repeats - 1.
@@ -77,202 +79,249 @@ struct Trace {
   std::vector<double> loss, theta, variance, exact_variance;
 };
 
-}  // namespace
+// The options of the estimators the toy runs, as they declare them (samples is the toy's own:
+// raised to each estimator's minimum).
+std::vector<const DeclaredOption*> toy_options() {
+  std::vector<const DeclaredOption*> out;
+  for (const auto& declared : declared_options()) {
+    if (declared.spec == &kSamplesOption) continue;
+    for (auto name : declared.estimators)
+      if (toy_applies(*find_estimator(name)->info)) {
+        out.push_back(&declared);
+        break;
+      }
+  }
+  return out;
+}
 
-int run_toy_bernoulli(const std::vector<std::string>& args, const Context& context) {
+std::string toy_option_help(const DeclaredOption& declared) {
+  std::vector<std::string_view> names;
+  for (auto name : declared.estimators)
+    if (toy_applies(*find_estimator(name)->info)) names.push_back(name);
+  return fmt::format("{}: {}; {}", fmt::join(names, ", "), declared.spec->help, allowed_text(*declared.spec));
+}
+
+std::string attribute_name(std::string_view option) {
+  std::string out(option);
+  for (char& c : out)
+    if (c == '-') c = '_';
+  return out;
+}
+
+struct ToyArgs {
   std::string t_text, estimators_text, out;
-  double theta0 = 0.5, temperature = 1.0, decay = 0.9, lr = 0.01;
+  double theta0 = 0.5, lr = 0.01;
   std::int64_t repeats = 0, warmup = 0, steps = 0, record_every = 0, probe_draws = 0;
   int samples = 1;
   std::uint64_t seed = 0;
   bool train = false, force = false;
-  po::options_description options("toy-bernoulli options");
+  EstimatorOptions estimator;  // the declared options as given (their defaults otherwise)
+  std::vector<double> ts;
+  std::vector<std::string> names;
+  std::vector<EstimatorOptions> options;  // per estimator (samples raised to its minimum)
+};
+
+void add_toy_arguments(po::options_description& options, ToyArgs& a) {
   // clang-format off
   options.add_options()
-      ("t", po::value(&t_text)->default_value("0.45"), "target(s) t of f(b) = (b - t)^2: number, list a,b or range a:b:n")
-      ("theta", po::value(&theta0)->default_value(0.5), "logit theta of q = Bern(sigmoid(theta)) (and the training start)")
-      ("repeats", po::value(&repeats)->default_value(10000), "independent estimates per (t, estimator) (>= 2)")
-      ("estimators", po::value(&estimators_text)->default_value(toy_estimator_names()), "comma list of Bernoulli ELBO estimators")
-      ("samples", po::value(&samples)->default_value(1), "samples S (pairs for arm/disarm); raised to an estimator's minimum")
-      ("temperature", po::value(&temperature)->default_value(1.0), "gumbel-softmax temperature (> 0)")
-      ("baseline-decay", po::value(&decay)->default_value(0.9), "reinforce-ma moving-average decay in [0, 1)")
-      ("warmup", po::value(&warmup)->default_value(100), "reinforce-ma baseline warm-up steps at theta before the repeats (>= 0)")
-      ("train", po::bool_switch(&train), "also train theta with each estimator (Adam, descent on E[f])")
-      ("steps", po::value(&steps)->default_value(2000), "training steps (>= 1)")
-      ("lr", po::value(&lr)->default_value(0.01), "Adam learning rate (> 0)")
-      ("record-every", po::value(&record_every)->default_value(10), "record loss and variance every E steps (>= 1)")
-      ("probe-draws", po::value(&probe_draws)->default_value(200), "estimates per recorded variance (>= 2)")
-      ("seed", po::value(&seed)->default_value(1), "random seed")
-      ("out", po::value(&out)->default_value("results/toy_bernoulli.h5"), "HDF5 output file")
-      ("force", po::bool_switch(&force), "overwrite --out if it exists");
+      ("t", po::value(&a.t_text)->default_value("0.45"), "target(s) t of f(b) = (b - t)^2: number, list a,b or range a:b:n")
+      ("theta", po::value(&a.theta0)->default_value(0.5), "logit theta of q = Bern(sigmoid(theta)) (and the training start)")
+      ("repeats", po::value(&a.repeats)->default_value(10000), "independent estimates per (t, estimator) (>= 2)")
+      ("estimators", po::value(&a.estimators_text)->default_value(toy_estimator_names()), "comma list of Bernoulli ELBO estimators")
+      ("samples", po::value(&a.samples)->default_value(1), "samples S (pairs for arm/disarm); raised to an estimator's minimum");
+  for (const DeclaredOption* declared : toy_options()) {
+    const OptionSpec& spec = *declared->spec;
+    options.add_options()(std::string(spec.name).c_str(),
+                          po::value<std::string>()->default_value(option_text(spec, default_value(spec))),
+                          toy_option_help(*declared).c_str());
+  }
+  options.add_options()
+      ("warmup", po::value(&a.warmup)->default_value(100), "reinforce-ma baseline warm-up steps at theta before the repeats (>= 0)")
+      ("train", po::bool_switch(&a.train), "also train theta with each estimator (Adam, descent on E[f])")
+      ("steps", po::value(&a.steps)->default_value(2000), "training steps (>= 1)")
+      ("lr", po::value(&a.lr)->default_value(0.01), "Adam learning rate (> 0)")
+      ("record-every", po::value(&a.record_every)->default_value(10), "record loss and variance every E steps (>= 1)")
+      ("probe-draws", po::value(&a.probe_draws)->default_value(200), "estimates per recorded variance (>= 2)")
+      ("seed", po::value(&a.seed)->default_value(1), "random seed")
+      ("out", po::value(&a.out)->default_value("results/toy_bernoulli.h5"), "HDF5 output file")
+      ("force", po::bool_switch(&a.force), "overwrite --out if it exists");
   // clang-format on
-  po::variables_map vm;
-  if (!parse(args, options, nullptr, vm)) {
-    print_help("toy-bernoulli",
-               "[--t 0.45] [--theta 0.5] [--repeats R] [--estimators a,b] [--train --steps N --lr 0.01] --out FILE.h5",
-               options);
-    return 0;
-  }
-  const std::vector<double> ts = parse_real_list(t_text, "t");
-  for (double t : ts)
+}
+
+void check_toy_numbers(const ToyArgs& a) {
+  for (double t : a.ts)
     if (!std::isfinite(t)) throw UsageError(fmt::format("option '--t': every t must be a finite number, got {}", t));
-  if (!std::isfinite(theta0))
-    throw UsageError(fmt::format("option '--theta': must be a finite number, got {}", theta0));
-  if (repeats < 2) throw UsageError(fmt::format("option '--repeats': must be an integer >= 2, got {}", repeats));
-  if (samples < 1) throw UsageError(fmt::format("option '--samples': must be an integer >= 1, got {}", samples));
-  if (warmup < 0) throw UsageError(fmt::format("option '--warmup': must be an integer >= 0, got {}", warmup));
-  if (train) {
-    if (steps < 1) throw UsageError(fmt::format("option '--steps': must be an integer >= 1, got {}", steps));
-    if (!(lr > 0) || !std::isfinite(lr)) throw UsageError(fmt::format("option '--lr': must be > 0, got {}", lr));
-    if (record_every < 1)
-      throw UsageError(fmt::format("option '--record-every': must be an integer >= 1, got {}", record_every));
-    if (probe_draws < 2)
-      throw UsageError(fmt::format("option '--probe-draws': must be an integer >= 2, got {}", probe_draws));
-  }
-  std::vector<std::string> names = split(estimators_text, ',');
-  for (auto& name : names) name = trim(name);
-  if (names.empty()) throw UsageError(fmt::format("option '--estimators': empty; allowed: {}", toy_estimator_names()));
-  std::vector<EstimatorOptions> estimator_options;
-  for (const auto& name : names) {
+  if (!std::isfinite(a.theta0))
+    throw UsageError(fmt::format("option '--theta': must be a finite number, got {}", a.theta0));
+  if (a.repeats < 2) throw UsageError(fmt::format("option '--repeats': must be an integer >= 2, got {}", a.repeats));
+  if (a.samples < 1) throw UsageError(fmt::format("option '--samples': must be an integer >= 1, got {}", a.samples));
+  if (a.warmup < 0) throw UsageError(fmt::format("option '--warmup': must be an integer >= 0, got {}", a.warmup));
+  if (!a.train) return;
+  if (a.steps < 1) throw UsageError(fmt::format("option '--steps': must be an integer >= 1, got {}", a.steps));
+  if (!(a.lr > 0) || !std::isfinite(a.lr)) throw UsageError(fmt::format("option '--lr': must be > 0, got {}", a.lr));
+  if (a.record_every < 1)
+    throw UsageError(fmt::format("option '--record-every': must be an integer >= 1, got {}", a.record_every));
+  if (a.probe_draws < 2)
+    throw UsageError(fmt::format("option '--probe-draws': must be an integer >= 2, got {}", a.probe_draws));
+}
+
+// The parsed command line into checked arguments and one EstimatorOptions per estimator.
+void finish_toy_args(const po::variables_map& vm, ToyArgs& a) {
+  a.ts = parse_real_list(a.t_text, "t");
+  check_toy_numbers(a);
+  for (const DeclaredOption* declared : toy_options())
+    a.estimator.set_text(*declared->spec, vm[std::string(declared->spec->name)].as<std::string>());
+  a.names = split(a.estimators_text, ',');
+  for (auto& name : a.names) name = trim(name);
+  if (a.names.empty()) throw UsageError(fmt::format("option '--estimators': empty; allowed: {}", toy_estimator_names()));
+  for (const auto& name : a.names) {
     const EstimatorEntry* entry = find_estimator(name);
     if (!entry || !toy_applies(*entry->info))
       throw UsageError(fmt::format(
           "option '--estimators': '{}' {}; allowed: {}", name,
           entry ? "does not estimate a Bernoulli expectation (the toy has no K-sample bound)" : "is not an estimator",
           toy_estimator_names()));
-    EstimatorOptions eo;
-    eo.samples = std::max(samples, entry->info->min_samples);
-    eo.temperature = temperature;
-    eo.baseline_decay = decay;
+    EstimatorOptions eo = a.estimator;
+    eo.samples = std::max(a.samples, entry->info->min_samples);
     std::string error;
     if (!eo.valid(&error)) throw UsageError(fmt::format("option for '{}': {}", name, error));
-    estimator_options.push_back(eo);
+    a.options.push_back(eo);
   }
-  h5::check_output_path(out, force);
+}
 
-  const std::size_t T = ts.size(), E = names.size();
-  const std::int64_t records = train ? steps / record_every + 1 : 0;
-  std::vector<std::vector<Cell>> cells(T, std::vector<Cell>(E));
-  std::vector<std::vector<Trace>> traces(T, std::vector<Trace>(E));
-  for (std::size_t ti = 0; ti < T; ++ti)
-    for (std::size_t e = 0; e < E; ++e) {
-      ToyBernoulli toy(ts[ti]);
-      const Rng cell_rng = Rng::stream(
-          seed, {stable_hash("toy-bernoulli"), std::bit_cast<std::uint64_t>(ts[ti]), stable_hash(names[e])});
-      std::string error;
-      auto estimator = make_estimator(names[e], estimator_options[e], LatentKind::bernoulli, &error);
-      if (!estimator) throw UsageError(error);
-      {  // warm-up of stateful baselines at theta (a no-op for the others' estimates)
-        Rng rng = cell_rng.child(1);
-        const StochasticNode node = toy_bernoulli_node(theta0);
-        NodeGradient grad;
-        for (std::int64_t w = 0; w < warmup; ++w) {
-          grad.reset_like(node);
-          estimator->estimate(node, toy, rng, grad);
-          estimator->learn(rng);
-        }
-      }
-      Cell& cell = cells[ti][e];
-      Rng rng = cell_rng.child(2);
-      toy.reset_evaluations();
-      const std::vector<double> draws = toy_bernoulli_draws(*estimator, toy, theta0, repeats, rng);
-      cell.empirical = sample_moments(draws);
-      cell.evaluations = toy.evaluations() / repeats;
-      cell.samples = estimator->options().samples;
-      if (auto exact = toy_bernoulli_exact_moments(*estimator, toy, theta0)) cell.exact = *exact;
-
-      if (!train) continue;
-      auto trained = make_estimator(names[e], estimator_options[e], LatentKind::bernoulli, &error);
-      OptimizerOptions adam;
-      adam.kind = OptimizerKind::adam;
-      adam.lr.initial = lr;
-      auto optimizer = Optimizer::make(adam, 1);
-      Vector theta = Vector::Constant(1, Real(theta0)), descent(1);
-      Rng train_rng = cell_rng.child(3);
-      Trace& trace = traces[ti][e];
-      NodeGradient grad;
-      for (std::int64_t step = 0; step <= steps; ++step) {
-        if (step % record_every == 0) {
-          Rng probe_rng = cell_rng.child(4 + std::uint64_t(step / record_every));
-          const double th = theta(0);
-          trace.loss.push_back(toy.expected_value(th));
-          trace.theta.push_back(th);
-          trace.variance.push_back(
-              sample_moments(toy_bernoulli_draws(*trained, toy, th, probe_draws, probe_rng)).variance);
-          const auto exact = toy_bernoulli_exact_moments(*trained, toy, th);
-          trace.exact_variance.push_back(exact ? exact->variance : kNaN);
-        }
-        if (step == steps) break;
-        const StochasticNode node = toy_bernoulli_node(theta(0));
-        grad.reset_like(node);
-        trained->estimate(node, toy, train_rng, grad);
-        trained->learn(train_rng);
-        descent(0) = -grad.d_logits(0, 0);  // the optimiser ascends; the toy's loss is minimised
-        optimizer->step(theta, descent);
-      }
+// Repeated estimates at theta (after the warm-up of stateful baselines) for one (t, estimator).
+Cell run_cell(const ToyArgs& a, const std::string& name, const EstimatorOptions& options, ToyBernoulli& toy,
+              const Rng& cell_rng) {
+  std::string error;
+  auto estimator = make_estimator(name, options, LatentKind::bernoulli, &error);
+  if (!estimator) throw UsageError(error);
+  {  // warm-up of stateful baselines at theta (a no-op for the others' estimates)
+    Rng rng = cell_rng.child(1);
+    const StochasticNode node = toy_bernoulli_node(a.theta0);
+    NodeGradient grad;
+    for (std::int64_t w = 0; w < a.warmup; ++w) {
+      grad.reset_like(node);
+      estimator->estimate(node, toy, rng, grad);
+      estimator->learn(rng);
     }
+  }
+  Cell cell;
+  Rng rng = cell_rng.child(2);
+  toy.reset_evaluations();
+  const std::vector<double> draws = toy_bernoulli_draws(*estimator, toy, a.theta0, a.repeats, rng);
+  cell.empirical = sample_moments(draws);
+  cell.evaluations = toy.evaluations() / a.repeats;
+  cell.samples = estimator->options().samples;
+  if (auto exact = toy_bernoulli_exact_moments(*estimator, toy, a.theta0)) cell.exact = *exact;
+  return cell;
+}
 
+// Adam descent on E[f] from theta0 with one estimator, recording loss and variance.
+Trace train_cell(const ToyArgs& a, const std::string& name, const EstimatorOptions& options, ToyBernoulli& toy,
+                 const Rng& cell_rng) {
+  std::string error;
+  auto trained = make_estimator(name, options, LatentKind::bernoulli, &error);
+  if (!trained) throw UsageError(error);
+  OptimizerOptions adam;
+  adam.kind = OptimizerKind::adam;
+  adam.lr.initial = a.lr;
+  auto optimizer = Optimizer::make(adam, 1);
+  Vector theta = Vector::Constant(1, Real(a.theta0)), descent(1);
+  Rng train_rng = cell_rng.child(3);
+  Trace trace;
+  NodeGradient grad;
+  for (std::int64_t step = 0; step <= a.steps; ++step) {
+    if (step % a.record_every == 0) {
+      Rng probe_rng = cell_rng.child(4 + std::uint64_t(step / a.record_every));
+      const double th = theta(0);
+      trace.loss.push_back(toy.expected_value(th));
+      trace.theta.push_back(th);
+      trace.variance.push_back(
+          sample_moments(toy_bernoulli_draws(*trained, toy, th, a.probe_draws, probe_rng)).variance);
+      const auto exact = toy_bernoulli_exact_moments(*trained, toy, th);
+      trace.exact_variance.push_back(exact ? exact->variance : kNaN);
+    }
+    if (step == a.steps) break;
+    const StochasticNode node = toy_bernoulli_node(theta(0));
+    grad.reset_like(node);
+    trained->estimate(node, toy, train_rng, grad);
+    trained->learn(train_rng);
+    descent(0) = -grad.d_logits(0, 0);  // the optimiser ascends; the toy's loss is minimised
+    optimizer->step(theta, descent);
+  }
+  return trace;
+}
+
+void print_results(const ToyArgs& a, const std::vector<std::vector<Cell>>& cells,
+                   const std::vector<std::vector<Trace>>& traces) {
   std::cout << fmt::format(
-      "Bernoulli toy: q = Bern(sigmoid(theta)), f(b) = (b - t)^2, theta = {:g}; {} estimates per cell\n", theta0,
-      repeats);
-  for (std::size_t ti = 0; ti < T; ++ti) {
-    ToyBernoulli toy(ts[ti]);
-    std::cout << fmt::format("\nt = {:g}: true gradient {:.6e}\n", ts[ti], toy.exact_gradient(theta0));
+      "Bernoulli toy: q = Bern(sigmoid(theta)), f(b) = (b - t)^2, theta = {:g}; {} estimates per cell\n", a.theta0,
+      a.repeats);
+  for (std::size_t ti = 0; ti < a.ts.size(); ++ti) {
+    ToyBernoulli toy(a.ts[ti]);
+    std::cout << fmt::format("\nt = {:g}: true gradient {:.6e}\n", a.ts[ti], toy.exact_gradient(a.theta0));
     std::cout << fmt::format("{:<24} {:>3} {:>5} {:>13} {:>13} {:>6} {:>11} {:>11} {:>7} {:>11}\n", "estimator", "S",
                              "evals", "mean", "exact mean", "z", "variance", "exact var", "ratio", "var x evals");
-    for (std::size_t e = 0; e < E; ++e) {
+    for (std::size_t e = 0; e < a.names.size(); ++e) {
       const Cell& c = cells[ti][e];
-      const double se = std::sqrt(c.empirical.variance / double(repeats));
+      const double se = std::sqrt(c.empirical.variance / double(a.repeats));
       const double z = se > 0 ? (c.empirical.mean - c.exact.mean) / se : kNaN;
       const std::string ratio =
           c.exact.variance > 0 ? fmt::format("{:.3f}", c.empirical.variance / c.exact.variance) : "-";
       std::cout << fmt::format(
-          "{:<24} {:>3} {:>5} {:>13.6e} {:>13.6e} {:>6.2f} {:>11.4e} {:>11.4e} {:>7} {:>11.4e}{}\n", names[e],
+          "{:<24} {:>3} {:>5} {:>13.6e} {:>13.6e} {:>6.2f} {:>11.4e} {:>11.4e} {:>7} {:>11.4e}{}\n", a.names[e],
           c.samples, c.evaluations, c.empirical.mean, c.exact.mean, z, c.empirical.variance, c.exact.variance, ratio,
-          c.empirical.variance * double(c.evaluations), find_estimator(names[e])->info->unbiased ? "" : "  (BIASED)");
+          c.empirical.variance * double(c.evaluations), find_estimator(a.names[e])->info->unbiased ? "" : "  (BIASED)");
     }
-    if (train) {
-      std::cout << fmt::format(
-          "training (Adam lr {:g}, {} steps from theta = {:g}): final loss (minimum {:.6f}), theta\n", lr, steps,
-          theta0, std::min(toy.f(0), toy.f(1)));
-      for (std::size_t e = 0; e < E; ++e)
-        std::cout << fmt::format("  {:<24} loss {:.6f}  theta {:+.3f}\n", names[e], traces[ti][e].loss.back(),
-                                 traces[ti][e].theta.back());
-    }
+    if (!a.train) continue;
+    std::cout << fmt::format(
+        "training (Adam lr {:g}, {} steps from theta = {:g}): final loss (minimum {:.6f}), theta\n", a.lr, a.steps,
+        a.theta0, std::min(toy.f(0), toy.f(1)));
+    for (std::size_t e = 0; e < a.names.size(); ++e)
+      std::cout << fmt::format("  {:<24} loss {:.6f}  theta {:+.3f}\n", a.names[e], traces[ti][e].loss.back(),
+                               traces[ti][e].theta.back());
   }
   std::cout << fmt::format(
       "(z = (mean - exact mean) / (sd / sqrt({})); ratio = variance / exact variance, whose "
       "relative standard error is about sqrt(2/{}) = {:.1f}% for near-normal estimates)\n",
-      repeats, repeats - 1, 100.0 * std::sqrt(2.0 / double(repeats - 1)));
+      a.repeats, a.repeats - 1, 100.0 * std::sqrt(2.0 / double(a.repeats - 1)));
+}
 
-  std::string config = fmt::format(
-      "command = toy-bernoulli\nt = {}\ntheta = {}\nrepeats = {}\nestimators = {}\nsamples = {}\ntemperature = {}\n"
-      "baseline_decay = {}\nwarmup = {}\ntrain = {}\nsteps = {}\nlr = {}\nrecord_every = {}\nprobe_draws = {}\nseed = "
-      "{}\n"
+std::string toy_config_text(const ToyArgs& a) {
+  std::string options;
+  for (const DeclaredOption* declared : toy_options())
+    options += fmt::format("{} = {}\n", attribute_name(declared->spec->name), a.estimator.text(*declared->spec));
+  return fmt::format(
+      "command = toy-bernoulli\nt = {}\ntheta = {}\nrepeats = {}\nestimators = {}\nsamples = {}\n{}"
+      "warmup = {}\ntrain = {}\nsteps = {}\nlr = {}\nrecord_every = {}\nprobe_draws = {}\nseed = {}\n"
       "out = {}\nforce = {}\n",
-      t_text, theta0, repeats, fmt::join(names, ","), samples, temperature, decay, warmup, train, steps, lr,
-      record_every, probe_draws, seed, out, force);
-  h5::OutputFile file(out, force, h5::RunMetadata{context.command_line, seed, config});
-  H5::Group group = h5::ensure_group(file.file(), "/toy_bernoulli");
-  h5::write_attribute(group, "theta", theta0);
-  h5::write_attribute(group, "repeats", repeats);
-  h5::write_attribute(group, "samples", std::int64_t{samples});
-  h5::write_attribute(group, "temperature", temperature);
-  h5::write_attribute(group, "baseline_decay", decay);
-  h5::write_attribute(group, "warmup", warmup);
-  h5::write_attribute(group, "estimators", fmt::format("{}", fmt::join(names, ",")));
-  h5::write_vector(group, "t", ts);
-  std::vector<double> true_gradient, expected_value;
-  for (double t : ts) {
-    true_gradient.push_back(ToyBernoulli(t).exact_gradient(theta0));
-    expected_value.push_back(ToyBernoulli(t).expected_value(theta0));
+      a.t_text, a.theta0, a.repeats, fmt::join(a.names, ","), a.samples, options, a.warmup, a.train, a.steps, a.lr,
+      a.record_every, a.probe_draws, a.seed, a.out, a.force);
+}
+
+// The toy's attributes: its own, and each declared estimator option (integers int64, reals
+// float64, the rest as text).
+void write_toy_attributes(H5::Group& group, const ToyArgs& a) {
+  h5::write_attribute(group, "theta", a.theta0);
+  h5::write_attribute(group, "repeats", a.repeats);
+  h5::write_attribute(group, "samples", std::int64_t{a.samples});
+  for (const DeclaredOption* declared : toy_options()) {
+    const OptionSpec& spec = *declared->spec;
+    const std::string name = attribute_name(spec.name);
+    const OptionValue value = a.estimator.value(spec);
+    if (spec.type == OptionType::integer) h5::write_attribute(group, name, std::get<std::int64_t>(value));
+    else if (spec.type == OptionType::real) h5::write_attribute(group, name, std::get<double>(value));
+    else h5::write_attribute(group, name, option_text(spec, value));
   }
-  h5::write_vector(group, "true_gradient", true_gradient);
-  h5::write_vector(group, "expected_value", expected_value);
-  for (std::size_t e = 0; e < E; ++e) {
-    H5::Group g = h5::ensure_group(file.file(), "/toy_bernoulli/estimators/" + names[e]);
+  h5::write_attribute(group, "warmup", a.warmup);
+  h5::write_attribute(group, "estimators", fmt::format("{}", fmt::join(a.names, ",")));
+}
+
+void write_estimator_groups(h5::OutputFile& file, const ToyArgs& a, const std::vector<std::vector<Cell>>& cells) {
+  for (std::size_t e = 0; e < a.names.size(); ++e) {
+    H5::Group g = h5::ensure_group(file.file(), "/toy_bernoulli/estimators/" + a.names[e]);
     std::vector<double> mean, variance, exact_mean, exact_variance;
-    for (std::size_t ti = 0; ti < T; ++ti) {
+    for (std::size_t ti = 0; ti < a.ts.size(); ++ti) {
       mean.push_back(cells[ti][e].empirical.mean);
       variance.push_back(cells[ti][e].empirical.variance);
       exact_mean.push_back(cells[ti][e].exact.mean);
@@ -280,40 +329,87 @@ int run_toy_bernoulli(const std::vector<std::string>& args, const Context& conte
     }
     h5::write_attribute(g, "samples", std::int64_t{cells[0][e].samples});
     h5::write_attribute(g, "evaluations_per_estimate", cells[0][e].evaluations);
-    h5::write_attribute(g, "unbiased", std::int64_t{find_estimator(names[e])->info->unbiased ? 1 : 0});
+    h5::write_attribute(g, "unbiased", std::int64_t{find_estimator(a.names[e])->info->unbiased ? 1 : 0});
     h5::write_vector(g, "mean", mean);
     h5::write_vector(g, "variance", variance);
     h5::write_vector(g, "exact_mean", exact_mean);
     h5::write_vector(g, "exact_variance", exact_variance);
   }
-  if (train) {
-    H5::Group tg = h5::ensure_group(file.file(), "/toy_bernoulli/train");
-    h5::write_attribute(tg, "steps", steps);
-    h5::write_attribute(tg, "lr", lr);
-    h5::write_attribute(tg, "record_every", record_every);
-    h5::write_attribute(tg, "probe_draws", probe_draws);
-    std::vector<std::int64_t> step_index;
-    for (std::int64_t i = 0; i < records; ++i) step_index.push_back(i * record_every);
-    h5::write_vector(tg, "step", step_index);
-    for (std::size_t e = 0; e < E; ++e) {
-      H5::Group g = h5::ensure_group(file.file(), "/toy_bernoulli/train/" + names[e]);
-      MatrixD loss(T, records), theta(T, records), variance(T, records), exact_variance(T, records);
-      for (std::size_t ti = 0; ti < T; ++ti)
-        for (std::int64_t i = 0; i < records; ++i) {
-          const Trace& tr = traces[ti][e];
-          loss(ti, i) = tr.loss[i];
-          theta(ti, i) = tr.theta[i];
-          variance(ti, i) = tr.variance[i];
-          exact_variance(ti, i) = tr.exact_variance[i];
-        }
-      h5::write_matrix(g, "loss", loss);
-      h5::write_matrix(g, "theta", theta);
-      h5::write_matrix(g, "variance", variance);
-      h5::write_matrix(g, "exact_variance", exact_variance);
-    }
+}
+
+void write_training(h5::OutputFile& file, const ToyArgs& a, const std::vector<std::vector<Trace>>& traces) {
+  const std::size_t T = a.ts.size();
+  const std::int64_t records = a.steps / a.record_every + 1;
+  H5::Group tg = h5::ensure_group(file.file(), "/toy_bernoulli/train");
+  h5::write_attribute(tg, "steps", a.steps);
+  h5::write_attribute(tg, "lr", a.lr);
+  h5::write_attribute(tg, "record_every", a.record_every);
+  h5::write_attribute(tg, "probe_draws", a.probe_draws);
+  std::vector<std::int64_t> step_index;
+  for (std::int64_t i = 0; i < records; ++i) step_index.push_back(i * a.record_every);
+  h5::write_vector(tg, "step", step_index);
+  for (std::size_t e = 0; e < a.names.size(); ++e) {
+    H5::Group g = h5::ensure_group(file.file(), "/toy_bernoulli/train/" + a.names[e]);
+    MatrixD loss(T, records), theta(T, records), variance(T, records), exact_variance(T, records);
+    for (std::size_t ti = 0; ti < T; ++ti)
+      for (std::int64_t i = 0; i < records; ++i) {
+        const Trace& tr = traces[ti][e];
+        loss(ti, i) = tr.loss[i];
+        theta(ti, i) = tr.theta[i];
+        variance(ti, i) = tr.variance[i];
+        exact_variance(ti, i) = tr.exact_variance[i];
+      }
+    h5::write_matrix(g, "loss", loss);
+    h5::write_matrix(g, "theta", theta);
+    h5::write_matrix(g, "variance", variance);
+    h5::write_matrix(g, "exact_variance", exact_variance);
   }
+}
+
+}  // namespace
+
+int run_toy_bernoulli(const std::vector<std::string>& args, const Context& context) {
+  ToyArgs a;
+  po::options_description options("toy-bernoulli options");
+  add_toy_arguments(options, a);
+  po::variables_map vm;
+  if (!parse(args, options, nullptr, vm)) {
+    print_help("toy-bernoulli",
+               "[--t 0.45] [--theta 0.5] [--repeats R] [--estimators a,b] [--train --steps N --lr 0.01] --out FILE.h5",
+               options);
+    return 0;
+  }
+  finish_toy_args(vm, a);
+  h5::check_output_path(a.out, a.force);
+
+  const std::size_t T = a.ts.size(), E = a.names.size();
+  std::vector<std::vector<Cell>> cells(T, std::vector<Cell>(E));
+  std::vector<std::vector<Trace>> traces(T, std::vector<Trace>(E));
+  for (std::size_t ti = 0; ti < T; ++ti)
+    for (std::size_t e = 0; e < E; ++e) {
+      ToyBernoulli toy(a.ts[ti]);
+      const Rng cell_rng = Rng::stream(
+          a.seed, {stable_hash("toy-bernoulli"), std::bit_cast<std::uint64_t>(a.ts[ti]), stable_hash(a.names[e])});
+      cells[ti][e] = run_cell(a, a.names[e], a.options[e], toy, cell_rng);
+      if (a.train) traces[ti][e] = train_cell(a, a.names[e], a.options[e], toy, cell_rng);
+    }
+  print_results(a, cells, traces);
+
+  h5::OutputFile file(a.out, a.force, h5::RunMetadata{context.command_line, a.seed, toy_config_text(a)});
+  H5::Group group = h5::ensure_group(file.file(), "/toy_bernoulli");
+  write_toy_attributes(group, a);
+  h5::write_vector(group, "t", a.ts);
+  std::vector<double> true_gradient, expected_value;
+  for (double t : a.ts) {
+    true_gradient.push_back(ToyBernoulli(t).exact_gradient(a.theta0));
+    expected_value.push_back(ToyBernoulli(t).expected_value(a.theta0));
+  }
+  h5::write_vector(group, "true_gradient", true_gradient);
+  h5::write_vector(group, "expected_value", expected_value);
+  write_estimator_groups(file, a, cells);
+  if (a.train) write_training(file, a, traces);
   file.commit();
-  std::cout << "wrote " << out << "\n";
+  std::cout << "wrote " << a.out << "\n";
   return 0;
 }
 

@@ -10,14 +10,16 @@
 // respect to the objective's own parameters (decoder, prior). The caller back-propagates the
 // NodeGradient into the network that produced the node.
 //
-// Adding an estimator: its own estimators/<name>.hpp/.cpp (the header states the mathematics),
-// one line in estimators/registry.cpp, and its tests.
+// Adding an estimator: its own estimators/<name>.hpp/.cpp (the header states the mathematics and
+// declares the options it reads, estimators/options.hpp), one line in estimators/registry.cpp, and
+// its tests.
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "estimators/options.hpp"
 #include "models/rng.hpp"
 #include "models/stochastic.hpp"
 
@@ -25,20 +27,6 @@ namespace gradest {
 
 enum class Target { expectation, importance_bound };
 std::string_view to_string(Target target);
-
-// Options shared by all estimators; each uses the ones its header names. Defaults inline.
-struct EstimatorOptions {
-  int samples = 1;                 // S samples (ELBO estimators) or K (importance-weighted bounds)
-  double temperature = 1.0;        // relaxations (gumbel-softmax)
-  double baseline_decay = 0.9;     // reinforce-ma: b <- decay*b + (1-decay)*mean(signal)
-  std::vector<int> baseline_hidden = {100};  // reinforce-nvil: the baseline MLP's hidden sizes
-  double baseline_lr = 1e-3;       // reinforce-nvil: Adam step size of the baseline
-  bool baseline_centre = true;     // reinforce-nvil: subtract a running mean of the signal
-  bool baseline_normalise = true;  // reinforce-nvil: divide by a running sd of the signal
-
-  // False with a one-line reason naming the option and its allowed values.
-  bool valid(std::string* error) const;
-};
 
 // What `gradest list` prints, and what the command line checks before it builds anything.
 struct EstimatorInfo {
@@ -83,6 +71,7 @@ class Estimator {
 struct EstimatorEntry {
   const EstimatorInfo* info;
   std::unique_ptr<Estimator> (*make)(const EstimatorOptions&);
+  std::span<const OptionSpec> options = {};  // what it declares besides samples (its header's kOptions)
 };
 
 // Every estimator, in the order `gradest list` prints them.
@@ -96,5 +85,26 @@ std::string estimator_names(LatentKind kind);
 // invalid options give nullptr and a one-line `error` naming the allowed values.
 std::unique_ptr<Estimator> make_estimator(std::string_view name, const EstimatorOptions& options,
                                           LatentKind kind, std::string* error);
+// The same checks for an entry that need not be registered (tests).
+std::unique_ptr<Estimator> make_estimator(const EstimatorEntry& entry, const EstimatorOptions& options,
+                                          LatentKind kind, std::string* error);
+
+// An estimator's options: samples, then what its entry declares.
+std::vector<const OptionSpec*> options_of(const EstimatorEntry& entry);
+
+// One estimator option as a registry declares it, once however many estimators declare it: the
+// first declaration (every other declaration of the name agrees in type, default and range), and
+// the estimators that declare it.
+struct DeclaredOption {
+  const OptionSpec* spec;
+  std::vector<std::string_view> estimators;
+};
+// Every option of the registered estimators: samples first, then the options that were recorded
+// before estimators declared them, in the order config texts and run ids hash them, then later
+// options in registry order. The training keys, sweep configs and the toy read this list.
+std::span<const DeclaredOption> declared_options();
+// The same for any list of entries (tests with an unregistered estimator). Throws std::logic_error
+// if two declarations of one name disagree or an estimator declares `samples` itself.
+std::vector<DeclaredOption> declared_options(std::span<const EstimatorEntry> entries);
 
 }  // namespace gradest

@@ -25,7 +25,7 @@ void GumbelSoftmax::estimate(const StochasticNode& node, Objective& objective, R
     throw std::invalid_argument("gumbel-softmax needs an objective differentiable in z (a relaxed decoder)");
   const int S = options_.samples;
   const Index B = node.batch(), k = node.dim(), rows = Index(S) * B;
-  const double tau = options_.temperature;
+  const double tau = options_.real(kTemperature);
   u_.resize(rows, k);
   rng.fill_uniform_open(u_);
   z_.resize(rows, k);

@@ -10,7 +10,7 @@
 //           g = (1/S) sum_s df/dz(z~_s) * z~_s (1 - z~_s) / tau
 // Latents:  Bernoulli only; needs df/dz (Objective::differentiable_in_z; throws std::invalid_argument otherwise).
 // Cost:     S samples, S objective evaluations (and S backward passes) per data point.
-// Options:  samples S (default 1), temperature tau (default 1.0, > 0).
+// Options:  samples S (default 1); temperature tau (kTemperature: default 1, > 0).
 #include "estimators/estimator.hpp"
 
 namespace gradest {
@@ -18,6 +18,13 @@ namespace gradest {
 class GumbelSoftmax final : public Estimator {
  public:
   static const EstimatorInfo kInfo;
+  static constexpr OptionSpec kTemperature{.name = "temperature",
+                                           .type = OptionType::real,
+                                           .default_text = "1",
+                                           .min = 0,
+                                           .min_open = true,
+                                           .help = "relaxation temperature tau (lower: less bias, more variance)"};
+  static constexpr OptionSpec kOptions[] = {kTemperature};
   explicit GumbelSoftmax(EstimatorOptions options) : Estimator(std::move(options)) {}
   const EstimatorInfo& info() const override { return kInfo; }
   void estimate(const StochasticNode& node, Objective& objective, Rng& rng, NodeGradient& grad) override;

@@ -1,8 +1,9 @@
 // The one place estimators are registered: one line each.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
-#include <limits>
+#include <stdexcept>
 
 #include "estimators/estimator.hpp"
 #include "estimators/pathwise.hpp"
@@ -32,40 +33,37 @@ std::unique_ptr<Estimator> make(const EstimatorOptions& options) {
 const auto kRegistry = std::to_array<EstimatorEntry>({
     {&Pathwise::kInfo, &make<Pathwise>},
     {&Reinforce::kInfo, &make<Reinforce>},
-    {&ReinforceMA::kInfo, &make<ReinforceMA>},
+    {&ReinforceMA::kInfo, &make<ReinforceMA>, ReinforceMA::kOptions},
     {&ReinforceLOO::kInfo, &make<ReinforceLOO>},
     {&Vimco::kInfo, &make<Vimco>},
     {&Arm::kInfo, &make<Arm>},
     {&Disarm::kInfo, &make<Disarm>},
-    {&GumbelSoftmax::kInfo, &make<GumbelSoftmax>},
+    {&GumbelSoftmax::kInfo, &make<GumbelSoftmax>, GumbelSoftmax::kOptions},
     {&StraightThrough::kInfo, &make<StraightThrough>},
     {&Exact::kInfo, &make<Exact>},
     {&ReinforceSelfBaseline::kInfo, &make<ReinforceSelfBaseline>},
     {&Iwae::kInfo, &make<Iwae>},
     {&Stl::kInfo, &make<Stl>},
     {&Dreg::kInfo, &make<Dreg>},
-    {&ReinforceNvil::kInfo, &make<ReinforceNvil>},
+    {&ReinforceNvil::kInfo, &make<ReinforceNvil>, ReinforceNvil::kOptions},
 });
+
+// The estimator options recorded before estimators declared their own, in their recorded order:
+// config texts and run ids hash the keys in this order, so it never changes. Options declared
+// later follow them in registry order.
+constexpr std::string_view kRecordedOrder[] = {"samples",         "temperature",     "baseline-decay",
+                                               "baseline-hidden", "baseline-lr",     "baseline-centre",
+                                               "baseline-normalise"};
+
+std::size_t recorded_rank(std::string_view name) {
+  const auto it = std::find(std::begin(kRecordedOrder), std::end(kRecordedOrder), name);
+  return std::size_t(it - std::begin(kRecordedOrder));
+}
 
 }  // namespace
 
 std::string_view to_string(Target target) {
   return target == Target::expectation ? "elbo" : "k-sample-bound";
-}
-
-bool EstimatorOptions::valid(std::string* error) const {
-  auto fail = [&](std::string message) {
-    if (error) *error = std::move(message);
-    return false;
-  };
-  if (samples < 1) return fail(fmt::format("samples must be an integer >= 1, got {}", samples));
-  if (!(temperature > 0)) return fail(fmt::format("temperature must be > 0, got {}", temperature));
-  if (!(baseline_decay >= 0 && baseline_decay < 1))
-    return fail(fmt::format("baseline decay must be in [0, 1), got {}", baseline_decay));
-  if (!(baseline_lr > 0)) return fail(fmt::format("baseline learning rate must be > 0, got {}", baseline_lr));
-  for (int h : baseline_hidden)
-    if (h < 1) return fail(fmt::format("baseline hidden sizes must be >= 1, got {}", h));
-  return true;
 }
 
 std::span<const EstimatorEntry> estimator_registry() { return kRegistry; }
@@ -96,20 +94,61 @@ std::unique_ptr<Estimator> make_estimator(std::string_view name, const Estimator
     if (error) *error = fmt::format("unknown estimator '{}'; allowed: {}", name, estimator_names());
     return nullptr;
   }
-  if (!entry->info->accepts(kind)) {
+  return make_estimator(*entry, options, kind, error);
+}
+
+std::unique_ptr<Estimator> make_estimator(const EstimatorEntry& entry, const EstimatorOptions& options,
+                                          LatentKind kind, std::string* error) {
+  const std::string_view name = entry.info->name;
+  if (!entry.info->accepts(kind)) {
     if (error)
-      *error = fmt::format("estimator '{}' does not apply to {} latents; allowed: {}", name,
-                           to_string(kind), estimator_names(kind));
+      *error = fmt::format("estimator '{}' does not apply to {} latents; allowed: {}", name, to_string(kind),
+                           estimator_names(kind));
     return nullptr;
   }
-  if (options.samples < entry->info->min_samples) {
+  if (options.samples < entry.info->min_samples) {
     if (error)
-      *error = fmt::format("estimator '{}' needs samples >= {}, got {}", name, entry->info->min_samples,
+      *error = fmt::format("estimator '{}' needs samples >= {}, got {}", name, entry.info->min_samples,
                            options.samples);
     return nullptr;
   }
   if (!options.valid(error)) return nullptr;
-  return entry->make(options);
+  return entry.make(options);
+}
+
+std::vector<const OptionSpec*> options_of(const EstimatorEntry& entry) {
+  std::vector<const OptionSpec*> out = {&kSamplesOption};
+  for (const auto& spec : entry.options) out.push_back(&spec);
+  return out;
+}
+
+std::vector<DeclaredOption> declared_options(std::span<const EstimatorEntry> entries) {
+  std::vector<DeclaredOption> out = {{&kSamplesOption, {}}};
+  for (const auto& entry : entries) {
+    out.front().estimators.push_back(entry.info->name);
+    for (const auto& spec : entry.options) {
+      if (spec.name == kSamplesOption.name)
+        throw std::logic_error(fmt::format("estimator '{}' declares samples, which every estimator has", entry.info->name));
+      auto it = std::find_if(out.begin(), out.end(), [&](const DeclaredOption& d) { return d.spec->name == spec.name; });
+      if (it == out.end()) {
+        out.push_back({&spec, {entry.info->name}});
+      } else if (!same_declaration(*it->spec, spec)) {
+        throw std::logic_error(fmt::format("estimator option '{}' is declared differently by '{}' and '{}'", spec.name,
+                                           it->estimators.front(), entry.info->name));
+      } else {
+        it->estimators.push_back(entry.info->name);
+      }
+    }
+  }
+  std::stable_sort(out.begin(), out.end(), [](const DeclaredOption& a, const DeclaredOption& b) {
+    return recorded_rank(a.spec->name) < recorded_rank(b.spec->name);
+  });
+  return out;
+}
+
+std::span<const DeclaredOption> declared_options() {
+  static const std::vector<DeclaredOption> kDeclared = declared_options(kRegistry);
+  return kDeclared;
 }
 
 }  // namespace gradest

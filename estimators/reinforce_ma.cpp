@@ -41,7 +41,7 @@ void ReinforceMA::estimate(const StochasticNode& node, Objective& objective, Rng
 
 void ReinforceMA::learn(Rng&) {
   if (!have_last_) return;
-  const double decay = options_.baseline_decay;
+  const double decay = options_.real(kDecay);
   baseline_ = baseline_set_ ? decay * baseline_ + (1 - decay) * last_mean_ : last_mean_;
   baseline_set_ = true;
 }

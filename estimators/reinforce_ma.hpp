@@ -9,7 +9,7 @@
 //           (the first learn() sets c = m; before any learn() c = 0, i.e. plain reinforce).
 // Latents:  Gaussian and Bernoulli; f need not be differentiable.
 // Cost:     S samples, S objective evaluations per data point.
-// Options:  samples S (default 1), baseline_decay (default 0.9, in [0, 1)).
+// Options:  samples S (default 1); baseline-decay (kDecay: default 0.9, in [0, 1)).
 // Diagnostics: baseline_loss = mean of (f - c)^2 over the last estimate's rows; explained_variance =
 //           1 - Var(f - c)/Var(f), which is 0 for a constant baseline (it lowers the second moment
 //           of the signal, not its spread across rows).
@@ -20,6 +20,14 @@ namespace gradest {
 class ReinforceMA final : public Estimator {
  public:
   static const EstimatorInfo kInfo;
+  static constexpr OptionSpec kDecay{.name = "baseline-decay",
+                                     .type = OptionType::real,
+                                     .default_text = "0.9",
+                                     .min = 0,
+                                     .max = 1,
+                                     .max_open = true,
+                                     .help = "decay of the baseline's moving average"};
+  static constexpr OptionSpec kOptions[] = {kDecay};
   explicit ReinforceMA(EstimatorOptions options) : Estimator(std::move(options)) {}
   const EstimatorInfo& info() const override { return kInfo; }
   void estimate(const StochasticNode& node, Objective& objective, Rng& rng, NodeGradient& grad) override;

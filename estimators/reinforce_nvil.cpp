@@ -95,26 +95,27 @@ void ReinforceNvil::learn(Rng& rng) {
   if (!learned_) {
     learned_ = std::make_unique<Learned>();
     learned_->network = std::make_unique<Network>(learned_->params, "baseline", int(inputs_.cols()), 1,
-                                                  NetworkSpec{options_.baseline_hidden, Activation::tanh});
+                                                  NetworkSpec{options_.integers(kHidden), Activation::tanh});
     learned_->network->init(rng);
     OptimizerOptions adam;
-    adam.lr.initial = options_.baseline_lr;
+    adam.lr.initial = options_.real(kLr);
     learned_->optimizer = Optimizer::make(adam, learned_->params.size());
     learned_->grad.setZero(learned_->params.size());
   }
   // Running statistics (the first learn() takes them from this batch).
   const bool first = learned_->optimizer->steps() == 0;
-  const double decay = options_.baseline_decay;
+  const double decay = options_.real(kDecay);
   double batch_mean = 0;
   for (Index r = 0; r < value.size(); ++r) batch_mean += value(r);
   batch_mean /= double(value.size());
-  const double centre = options_.baseline_centre ? (first ? batch_mean : mean_) : 0.0;
+  const bool centring = options_.boolean(kCentre);
+  const double centre = centring ? (first ? batch_mean : mean_) : 0.0;
   double batch_second = 0;
   for (Index r = 0; r < value.size(); ++r) batch_second += (value(r) - centre) * (value(r) - centre);
   batch_second /= double(value.size());
-  if (options_.baseline_centre) mean_ = first ? batch_mean : decay * mean_ + (1 - decay) * batch_mean;
+  if (centring) mean_ = first ? batch_mean : decay * mean_ + (1 - decay) * batch_mean;
   second_moment_ = first ? batch_second : decay * second_moment_ + (1 - decay) * batch_second;
-  scale_ = options_.baseline_normalise ? std::max(1.0, std::sqrt(second_moment_)) : 1.0;
+  scale_ = options_.boolean(kNormalise) ? std::max(1.0, std::sqrt(second_moment_)) : 1.0;
   // One Adam step on (1/B) sum_b (C(x_b) - t_b)^2; the optimiser ascends, so pass minus its gradient.
   learned_->network->forward(0, inputs_, c_out_);
   d_out_.resize(B, 1);

@@ -23,9 +23,10 @@
 // Latents:  Gaussian and Bernoulli; f need not be differentiable.
 // Cost:     S samples, S objective evaluations per data point; plus one forward of C per data point
 //           per estimate and one forward/backward per learn().
-// Options:  samples S (default 1), baseline_hidden (default {100}), baseline_lr (default 1e-3),
-//           baseline_centre (default true), baseline_normalise (default true), baseline_decay
-//           (default 0.9, the running statistics).
+// Options:  samples S (default 1); declared below (kOptions): baseline-hidden (default 100),
+//           baseline-lr (default 1e-3, > 0), baseline-centre (default true), baseline-normalise
+//           (default true), baseline-decay (default 0.9 in [0, 1), the running statistics; the same
+//           option as reinforce-ma's).
 // Diagnostics (of the last estimate, with the baseline it used): baseline_loss = mean over rows of
 //           (f - b(x))^2 (nats^2); explained_variance = 1 - Var(f - b(x)) / Var(f) over the S*B rows.
 #include <memory>
@@ -41,6 +42,35 @@ class Optimizer;
 class ReinforceNvil final : public Estimator {
  public:
   static const EstimatorInfo kInfo;
+  static constexpr OptionSpec kHidden{.name = "baseline-hidden",
+                                      .type = OptionType::integer_list,
+                                      .default_text = "100",
+                                      .min = 1,
+                                      .max = 1000000,
+                                      .empty_list = "linear",
+                                      .help = "hidden sizes of the baseline MLP C(x)"};
+  static constexpr OptionSpec kLr{.name = "baseline-lr",
+                                  .type = OptionType::real,
+                                  .default_text = "0.001",
+                                  .min = 0,
+                                  .min_open = true,
+                                  .help = "Adam step size of the baseline MLP"};
+  static constexpr OptionSpec kCentre{.name = "baseline-centre",
+                                      .type = OptionType::boolean,
+                                      .default_text = "true",
+                                      .help = "subtract a running mean m of the signal"};
+  static constexpr OptionSpec kNormalise{.name = "baseline-normalise",
+                                         .type = OptionType::boolean,
+                                         .default_text = "true",
+                                         .help = "divide the baseline's target by a running sd s of the signal"};
+  static constexpr OptionSpec kDecay{.name = "baseline-decay",
+                                     .type = OptionType::real,
+                                     .default_text = "0.9",
+                                     .min = 0,
+                                     .max = 1,
+                                     .max_open = true,
+                                     .help = "decay of the running mean and sd"};
+  static constexpr OptionSpec kOptions[] = {kHidden, kLr, kCentre, kNormalise, kDecay};
   explicit ReinforceNvil(EstimatorOptions options);
   ~ReinforceNvil() override;
   const EstimatorInfo& info() const override { return kInfo; }

@@ -12,6 +12,8 @@ std::string_view to_string(LatentKind kind) {
       return "gaussian";
     case LatentKind::bernoulli:
       return "bernoulli";
+    case LatentKind::categorical:
+      return "categorical";
   }
   return "?";
 }

@@ -3,6 +3,7 @@
 
 #include <string_view>
 
+#include "estimators/gumbel_softmax.hpp"
 #include "estimators/reinforce_ma.hpp"
 
 namespace gradest {
@@ -41,7 +42,7 @@ std::optional<ToyMoments> toy_bernoulli_exact_moments(const Estimator& estimator
   if (name == "reinforce-self-baseline") return tb::self_baseline(toy, theta, S);
   if (name == "arm") return tb::arm(toy, theta, S);
   if (name == "disarm") return tb::disarm(toy, theta, S);
-  if (name == "gumbel-softmax") return tb::gumbel_softmax(toy, theta, S, estimator.options().temperature);
+  if (name == "gumbel-softmax") return tb::gumbel_softmax(toy, theta, S, estimator.options().real(GumbelSoftmax::kTemperature));
   if (name == "straight-through") return tb::straight_through(toy, theta, S);
   if (name == "exact") return ToyMoments{toy.exact_gradient(theta), 0.0};
   return std::nullopt;

@@ -96,8 +96,10 @@ int int_in_range(std::string_view key, const std::string& value) {
 
 using T = ConfigKey::Type;
 
-// Every option of a training run. Order = the order of config_text and of HDF5 attributes.
-const std::vector<ConfigKey> kKeys = {
+// Every option of a training run but the estimators' options, which estimator_option_key() makes
+// from their declarations and inserts after "estimator". Order = the order of config_text and of
+// HDF5 attributes.
+const std::vector<ConfigKey> kTableKeys = {
     {"model", "bernoulli-vae | gaussian-vae", T::string, true,
      [](const TrainConfig& c) { return std::string(vae_model(c.model).name); },
      [](TrainConfig& c, const std::string& v) {
@@ -152,27 +154,6 @@ const std::vector<ConfigKey> kKeys = {
     {"estimator", "gradient estimator (see gradest list)", T::string, true,
      [](const TrainConfig& c) { return c.estimator.empty() ? std::string("default") : c.estimator; },
      [](TrainConfig& c, const std::string& v) { c.estimator = v == "default" ? std::string() : v; }},
-    {"samples", "samples S per data point (K for importance-weighted estimators)", T::integer, true,
-     [](const TrainConfig& c) { return std::to_string(c.estimator_options.samples); },
-     [](TrainConfig& c, const std::string& v) { c.estimator_options.samples = int_in_range("samples", v); }},
-    {"temperature", "relaxation temperature (gumbel-softmax)", T::real, true,
-     [](const TrainConfig& c) { return real_text(c.estimator_options.temperature); },
-     [](TrainConfig& c, const std::string& v) { c.estimator_options.temperature = parse_real("temperature", v); }},
-    {"baseline-decay", "reinforce-ma moving-average decay in [0, 1)", T::real, true,
-     [](const TrainConfig& c) { return real_text(c.estimator_options.baseline_decay); },
-     [](TrainConfig& c, const std::string& v) { c.estimator_options.baseline_decay = parse_real("baseline-decay", v); }},
-    {"baseline-hidden", "reinforce-nvil baseline MLP hidden sizes", T::string, true,
-     [](const TrainConfig& c) { return hidden_text(c.estimator_options.baseline_hidden); },
-     [](TrainConfig& c, const std::string& v) { c.estimator_options.baseline_hidden = parse_hidden("baseline-hidden", v); }},
-    {"baseline-lr", "reinforce-nvil baseline Adam step size", T::real, true,
-     [](const TrainConfig& c) { return real_text(c.estimator_options.baseline_lr); },
-     [](TrainConfig& c, const std::string& v) { c.estimator_options.baseline_lr = parse_real("baseline-lr", v); }},
-    {"baseline-centre", "reinforce-nvil centring: true | false", T::string, true,
-     [](const TrainConfig& c) { return bool_text(c.estimator_options.baseline_centre); },
-     [](TrainConfig& c, const std::string& v) { c.estimator_options.baseline_centre = parse_bool("baseline-centre", v); }},
-    {"baseline-normalise", "reinforce-nvil variance normalisation: true | false", T::string, true,
-     [](const TrainConfig& c) { return bool_text(c.estimator_options.baseline_normalise); },
-     [](TrainConfig& c, const std::string& v) { c.estimator_options.baseline_normalise = parse_bool("baseline-normalise", v); }},
     {"data", "fashion-mnist | synthetic | FILE.h5 (an N x D dataset)", T::string, false,
      [](const TrainConfig& c) { return data_text(c); },
      [](TrainConfig& c, const std::string& v) {
@@ -301,18 +282,57 @@ const std::vector<ConfigKey> kKeys = {
      [](const TrainConfig& c) { return c.init_run; }, [](TrainConfig& c, const std::string& v) { c.init_run = v; }},
 };
 
+ConfigKey::Type key_type(OptionType type) {
+  switch (type) {
+    case OptionType::integer: return T::integer;
+    case OptionType::real: return T::real;
+    case OptionType::boolean:
+    case OptionType::integer_list: return T::string;
+  }
+  return T::string;
+}
+
+// "gumbel-softmax: relaxation temperature tau (...); > 0"; samples, everyone's, names no estimator.
+std::string option_help(const DeclaredOption& declared) {
+  const OptionSpec& spec = *declared.spec;
+  if (&spec == &kSamplesOption) return fmt::format("{}; {}", spec.help, allowed_text(spec));
+  return fmt::format("{}: {}; {}", fmt::join(declared.estimators, ", "), spec.help, allowed_text(spec));
+}
+
+ConfigKey estimator_option_key(const DeclaredOption& declared) {
+  const OptionSpec* spec = declared.spec;
+  return {spec->name, option_help(declared), key_type(spec->type), true,
+          [spec](const TrainConfig& c) { return c.estimator_options.text(*spec); },
+          [spec](TrainConfig& c, const std::string& v) { c.estimator_options.set_text(*spec, v); }};
+}
+
+const std::vector<ConfigKey>& keys() {
+  static const std::vector<ConfigKey> kKeys = config_keys(declared_options());
+  return kKeys;
+}
+
 std::string key_names() {
   std::string out;
-  for (const auto& k : kKeys) out += (out.empty() ? "" : ", ") + std::string(k.name);
+  for (const auto& k : keys()) out += (out.empty() ? "" : ", ") + std::string(k.name);
   return out;
 }
 
 }  // namespace
 
-std::span<const ConfigKey> config_keys() { return kKeys; }
+std::vector<ConfigKey> config_keys(std::span<const DeclaredOption> estimator_options) {
+  std::vector<ConfigKey> out;
+  for (const auto& key : kTableKeys) {
+    out.push_back(key);
+    if (key.name == "estimator")
+      for (const auto& declared : estimator_options) out.push_back(estimator_option_key(declared));
+  }
+  return out;
+}
+
+std::span<const ConfigKey> config_keys() { return keys(); }
 
 const ConfigKey* find_config_key(std::string_view name) {
-  for (const auto& k : kKeys)
+  for (const auto& k : keys())
     if (k.name == name) return &k;
   return nullptr;
 }
@@ -325,7 +345,7 @@ void set_config_value(TrainConfig& config, std::string_view key, const std::stri
 
 std::string config_text(const TrainConfig& config) {
   std::string out;
-  for (const auto& k : kKeys) out += fmt::format("{} = {}\n", k.name, k.get(config));
+  for (const auto& k : keys()) out += fmt::format("{} = {}\n", k.name, k.get(config));
   return out;
 }
 
@@ -364,7 +384,7 @@ const VaeModel& vae_model(LatentKind latent) {
 
 std::string run_id(const TrainConfig& resolved) {
   std::string text;
-  for (const auto& k : kKeys)
+  for (const auto& k : keys())
     if (k.in_run_id) text += fmt::format("{} = {}\n", k.name, k.get(resolved));
   return fmt::format("{:016x}", stable_hash(text));
 }

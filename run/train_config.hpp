@@ -3,6 +3,7 @@
 // command line, sweep configs and the HDF5 record read and write (one table, config_keys()), their
 // validation, the DisARM protocol preset and the run id.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -97,15 +98,20 @@ struct TrainConfig {
 void apply_disarm_protocol(TrainConfig& config);
 
 // ---- the configuration as keys and values (command line, sweep configs, HDF5 attributes) ----------
+// The estimators' options are keys made from their declarations (declared_options(),
+// estimators/estimator.hpp), after "estimator"; the rest is one table in train_config.cpp.
 struct ConfigKey {
   std::string_view name;  // as the command line and config files take it (without --)
-  std::string_view help;  // one line, with allowed values
+  std::string help;       // one line, with allowed values
   enum class Type { string, integer, real } type = Type::string;
   bool in_run_id = true;  // false for where the data live (a path), not what the run does
-  std::string (*get)(const TrainConfig&);
-  void (*set)(TrainConfig&, const std::string&);  // throws ConfigError naming key and allowed values
+  std::function<std::string(const TrainConfig&)> get;
+  std::function<void(TrainConfig&, const std::string&)> set;  // throws ConfigError naming key and allowed values
 };
 std::span<const ConfigKey> config_keys();
+// The keys with these estimator options in place of the registered ones (tests of an estimator
+// that is not registered).
+std::vector<ConfigKey> config_keys(std::span<const DeclaredOption> estimator_options);
 const ConfigKey* find_config_key(std::string_view name);
 // Throws ConfigError for an unknown key (listing the keys) or a bad value.
 void set_config_value(TrainConfig& config, std::string_view key, const std::string& value);

@@ -9,11 +9,17 @@
 
 #include "core/errors.hpp"
 #include "core/text.hpp"
+#include "estimators/estimator.hpp"
 
 namespace gradest::sweep {
 
 bool is_list_valued(const std::string& key) {
-  static const std::set<std::string> keys = {"encoder", "decoder", "probe-estimators", "baseline-hidden", "k"};
+  static const std::set<std::string> keys = [] {
+    std::set<std::string> out = {"encoder", "decoder", "probe-estimators", "k"};
+    for (const auto& declared : declared_options())  // estimators' integer-list options (baseline-hidden)
+      if (declared.spec->type == OptionType::integer_list) out.insert(std::string(declared.spec->name));
+    return out;
+  }();
   return keys.count(key) > 0;
 }
 

@@ -594,10 +594,10 @@ std::vector<double> train_baseline(Estimator& estimator, const StochasticNode& n
 
 std::unique_ptr<Estimator> make_nvil(LatentKind kind, bool centre, bool normalise, double lr) {
   EstimatorOptions options;
-  options.baseline_centre = centre;
-  options.baseline_normalise = normalise;
-  options.baseline_lr = lr;
-  options.baseline_hidden = {16};
+  options.set(ReinforceNvil::kCentre, centre);
+  options.set(ReinforceNvil::kNormalise, normalise);
+  options.set(ReinforceNvil::kLr, lr);
+  options.set(ReinforceNvil::kHidden, std::vector<int>{16});
   std::string error;
   auto estimator = make_estimator("reinforce-nvil", options, kind, &error);
   INFO(error);

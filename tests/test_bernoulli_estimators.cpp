@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "estimators/estimator.hpp"
+#include "estimators/gumbel_softmax.hpp"
 #include "estimators/reinforce_ma.hpp"
 #include "run/toy_bernoulli.hpp"
 #include "models/latent_family.hpp"
@@ -67,7 +68,7 @@ struct Case {
 std::unique_ptr<Estimator> make(const Case& c, double temperature = 1.0) {
   EstimatorOptions options;
   options.samples = c.samples;
-  options.temperature = temperature;
+  options.set(GumbelSoftmax::kTemperature, temperature);
   std::string error;
   auto estimator = make_estimator(c.name, options, LatentKind::bernoulli, &error);
   INFO(error);
@@ -383,7 +384,7 @@ TEST_CASE("Bernoulli toy: exact moments from the formulas", "[bernoulli][toy]") 
 TEST_CASE("reinforce-ma: estimate() uses the baseline from before the step; learn() updates it by the moving average",
           "[bernoulli]") {
   EstimatorOptions options;
-  options.baseline_decay = 0.9;
+  options.set(ReinforceMA::kDecay, 0.9);
   ReinforceMA ma(options);
   auto plain = make({"reinforce", 1});
   testing::BernoulliProblem problem(kLatents, kBatch, testing::seed());

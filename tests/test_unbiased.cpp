@@ -26,6 +26,7 @@
 #include <string>
 
 #include "estimators/estimator.hpp"
+#include "estimators/gumbel_softmax.hpp"
 #include "run/check_unbiased.hpp"
 #include "tests/support.hpp"
 
@@ -42,7 +43,7 @@ probe::CheckSpec spec_for(const EstimatorInfo& info, probe::CheckModel model) {
   spec.model = model;
   spec.estimator = std::string(info.name);
   spec.options.samples = info.target == Target::importance_bound ? std::max(info.min_samples, 2) : info.min_samples;
-  spec.options.temperature = 1.0;
+  spec.options.set(GumbelSoftmax::kTemperature, 1.0);
   spec.latents = model == probe::CheckModel::bernoulli_vae ? 3 : 1;
   spec.batch = 3;
   spec.draws = kDraws;
