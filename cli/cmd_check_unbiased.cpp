@@ -13,14 +13,14 @@ namespace gradest::cli {
 int run_check_unbiased(const std::vector<std::string>& args, const Context& /*context*/) {
   po::options_description options("check-unbiased options");
   options.add_options()("model", po::value<std::string>(),
-                        "bernoulli-vae, gaussian-vae, x2 or toy-bernoulli (required)")(
+                        "bernoulli-vae, gaussian-vae, categorical-vae, x2 or toy-bernoulli (required)")(
       "estimator", po::value<std::string>(), "the registered estimator to check (required; see gradest list)")(
       "samples", po::value<int>(), "samples S (K for importance-bound estimators) [the estimator's minimum]")(
       "draws", po::value<std::int64_t>()->default_value(20000), "independent estimates R")(
       "alpha", po::value<double>()->default_value(1e-4), "family-wise level of the Bonferroni z-test")(
       "seed", po::value<std::int64_t>()->default_value(1), "seed of the instance and the draws")(
       "latents", po::value<int>()->default_value(0),
-      "latents of the small instance [3 bernoulli-vae (<= 8), 1 gaussian-vae (<= 2), 2 toys]")(
+      "latents of the small instance [3 bernoulli-vae or categorical-vae (<= 8), 1 gaussian-vae (<= 2), 2 toys]")(
       "batch", po::value<int>()->default_value(3), "data points of the small VAE instance");
   po::variables_map vm;
   if (!parse(args, options, nullptr, vm)) {

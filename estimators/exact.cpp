@@ -10,10 +10,10 @@ const EstimatorInfo Exact::kInfo{
     .formula = "sum_z q(z) f(z) dlog q(z)/dtheta",
     .target = Target::expectation,
     .unbiased = true,
-    .families = {LatentKind::bernoulli},
+    .families = {LatentKind::bernoulli, LatentKind::categorical},
     .needs_dz = false,
     .min_samples = 1,
-    .cost = "2^k",
+    .cost = "C^k",
 };
 
 void Exact::estimate(const StochasticNode& node, Objective& objective, Rng&, NodeGradient& grad) {

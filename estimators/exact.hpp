@@ -1,12 +1,13 @@
 #pragma once
-// exact: the exact gradient by enumerating all 2^k latent configurations (models/enumerate.hpp), a
-// reference for small models. Zero variance.
+// exact: the exact gradient by enumerating all C^k latent configurations (models/enumerate.hpp;
+// C = 2 for Bernoulli latents), a reference for small models. Zero variance.
 //
 // Target:   E_q[f(z)] (the ELBO with analytic KL); exact (unbiased, no noise).
-// Formula:  d/dlogits = sum_z q(z) f(z) (z - sigmoid(logits));  objective parameters:
+// Formula:  d/dlogits = sum_z q(z) f(z) d log q(z)/dlogits (Bernoulli: z - sigmoid(logits));  objective parameters:
 //           sum_z q(z) grad f(z) (Objective::backward with weights q(z)).
-// Latents:  Bernoulli only, k <= 16 (estimate() throws std::invalid_argument otherwise).
-// Cost:     2^k objective evaluations per data point; draws no random numbers.
+// Latents:  enumerable families (Bernoulli, categorical), C^k <= 2^16 (estimate() throws
+//           std::invalid_argument otherwise).
+// Cost:     C^k objective evaluations per data point; draws no random numbers.
 // Options:  none (samples is ignored).
 #include "estimators/estimator.hpp"
 

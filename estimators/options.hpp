@@ -43,6 +43,16 @@ inline constexpr OptionSpec kSamplesOption{.name = "samples",
                                            .min = 1,
                                            .max = std::numeric_limits<int>::max(),
                                            .help = "samples S per data point (K for importance-weighted estimators)"};
+// The decay of a running average, shared by the estimators that keep one (reinforce-ma: its
+// baseline; reinforce-nvil: the running mean and sd of its learning signal).
+inline constexpr OptionSpec kBaselineDecayOption{.name = "baseline-decay",
+                                                 .type = OptionType::real,
+                                                 .default_text = "0.9",
+                                                 .min = 0,
+                                                 .max = 1,
+                                                 .max_open = true,
+                                                 .help = "decay of the running averages (reinforce-ma: the baseline; "
+                                                         "reinforce-nvil: the signal's mean and sd)"};
 
 // integer, real, boolean, integer list (OptionType order).
 using OptionValue = std::variant<std::int64_t, double, bool, std::vector<int>>;

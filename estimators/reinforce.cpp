@@ -10,7 +10,7 @@ const EstimatorInfo Reinforce::kInfo{
     .formula = "(1/S) sum_s f(z_s) dlog q(z_s)/dtheta",
     .target = Target::expectation,
     .unbiased = true,
-    .families = {LatentKind::gaussian, LatentKind::bernoulli},
+    .families = {LatentKind::gaussian, LatentKind::bernoulli, LatentKind::categorical},
     .needs_dz = false,
     .min_samples = 1,
     .cost = "S",

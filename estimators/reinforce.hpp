@@ -3,7 +3,7 @@
 //
 // Target:   E_q[f(z)] (the ELBO with analytic KL); unbiased.
 // Formula:  g = (1/S) sum_s f(z_s) * d log q(z_s)/d theta,  z_s ~ q
-// Latents:  Gaussian and Bernoulli; f need not be differentiable.
+// Latents:  Gaussian, Bernoulli and categorical; f need not be differentiable.
 // Cost:     S samples, S objective evaluations per data point.
 // Options:  samples S (default 1).
 #include "estimators/monte_carlo.hpp"

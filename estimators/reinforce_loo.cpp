@@ -10,7 +10,7 @@ const EstimatorInfo ReinforceLOO::kInfo{
     .formula = "(1/(S-1)) sum_s (f(z_s) - mean_j f(z_j)) dlog q(z_s)/dtheta",
     .target = Target::expectation,
     .unbiased = true,
-    .families = {LatentKind::gaussian, LatentKind::bernoulli},
+    .families = {LatentKind::gaussian, LatentKind::bernoulli, LatentKind::categorical},
     .needs_dz = false,
     .min_samples = 2,
     .cost = "S",

@@ -6,7 +6,7 @@
 //           samples, which are independent of z_s.
 // Formula:  g = (1/S) sum_s (f(z_s) - (1/(S-1)) sum_{j != s} f(z_j)) * d log q(z_s)/d theta
 //             = (1/(S-1)) sum_s (f(z_s) - mean_j f(z_j)) * d log q(z_s)/d theta,   z_s ~ q iid.
-// Latents:  Gaussian and Bernoulli; f need not be differentiable.
+// Latents:  Gaussian, Bernoulli and categorical; f need not be differentiable.
 // Cost:     S samples, S objective evaluations per data point; S >= 2.
 // Options:  samples S (default 1, so give S >= 2).
 #include "estimators/monte_carlo.hpp"

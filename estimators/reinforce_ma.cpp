@@ -12,7 +12,7 @@ const EstimatorInfo ReinforceMA::kInfo{
     .formula = "(1/S) sum_s (f(z_s) - c) dlog q(z_s)/dtheta, c <- d*c + (1-d)*mean f",
     .target = Target::expectation,
     .unbiased = true,
-    .families = {LatentKind::gaussian, LatentKind::bernoulli},
+    .families = {LatentKind::gaussian, LatentKind::bernoulli, LatentKind::categorical},
     .needs_dz = false,
     .min_samples = 1,
     .cost = "S",

@@ -7,7 +7,7 @@
 // Formula:  g = (1/S) sum_s (f(z_s) - c) * d log q(z_s)/d theta,  z_s ~ q
 //           learn(): c <- decay * c + (1 - decay) * m, m = mean of f over the last estimate's S*B rows
 //           (the first learn() sets c = m; before any learn() c = 0, i.e. plain reinforce).
-// Latents:  Gaussian and Bernoulli; f need not be differentiable.
+// Latents:  Gaussian, Bernoulli and categorical; f need not be differentiable.
 // Cost:     S samples, S objective evaluations per data point.
 // Options:  samples S (default 1); baseline-decay (kDecay: default 0.9, in [0, 1)).
 // Diagnostics: baseline_loss = mean of (f - c)^2 over the last estimate's rows; explained_variance =
@@ -20,13 +20,7 @@ namespace gradest {
 class ReinforceMA final : public Estimator {
  public:
   static const EstimatorInfo kInfo;
-  static constexpr OptionSpec kDecay{.name = "baseline-decay",
-                                     .type = OptionType::real,
-                                     .default_text = "0.9",
-                                     .min = 0,
-                                     .max = 1,
-                                     .max_open = true,
-                                     .help = "decay of the baseline's moving average"};
+  static constexpr const OptionSpec& kDecay = kBaselineDecayOption;
   static constexpr OptionSpec kOptions[] = {kDecay};
   explicit ReinforceMA(EstimatorOptions options) : Estimator(std::move(options)) {}
   const EstimatorInfo& info() const override { return kInfo; }

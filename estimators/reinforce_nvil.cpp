@@ -18,7 +18,7 @@ const EstimatorInfo ReinforceNvil::kInfo{
     .formula = "(1/S) sum_s (f(z_s) - m - s*C(x)) dlog q(z_s)/dtheta; C fits (f - m)/s by Adam",
     .target = Target::expectation,
     .unbiased = true,
-    .families = {LatentKind::gaussian, LatentKind::bernoulli},
+    .families = {LatentKind::gaussian, LatentKind::bernoulli, LatentKind::categorical},
     .needs_dz = false,
     .min_samples = 1,
     .cost = "S",

@@ -20,7 +20,7 @@
 //           signal, hence the gradient, by s. gradest does not, because a probe compares
 //           estimates of the same gradient (and Adam is insensitive to that scale): s only
 //           normalises the regression target of C, so C trains at unit scale whatever the ELBO's.
-// Latents:  Gaussian and Bernoulli; f need not be differentiable.
+// Latents:  Gaussian, Bernoulli and categorical; f need not be differentiable.
 // Cost:     S samples, S objective evaluations per data point; plus one forward of C per data point
 //           per estimate and one forward/backward per learn().
 // Options:  samples S (default 1); declared below (kOptions): baseline-hidden (default 100),
@@ -63,13 +63,7 @@ class ReinforceNvil final : public Estimator {
                                          .type = OptionType::boolean,
                                          .default_text = "true",
                                          .help = "divide the baseline's target by a running sd s of the signal"};
-  static constexpr OptionSpec kDecay{.name = "baseline-decay",
-                                     .type = OptionType::real,
-                                     .default_text = "0.9",
-                                     .min = 0,
-                                     .max = 1,
-                                     .max_open = true,
-                                     .help = "decay of the running mean and sd"};
+  static constexpr const OptionSpec& kDecay = kBaselineDecayOption;
   static constexpr OptionSpec kOptions[] = {kHidden, kLr, kCentre, kNormalise, kDecay};
   explicit ReinforceNvil(EstimatorOptions options);
   ~ReinforceNvil() override;

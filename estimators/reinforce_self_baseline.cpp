@@ -10,7 +10,7 @@ const EstimatorInfo ReinforceSelfBaseline::kInfo{
     .formula = "(1/S) sum_s (f(z_s) - mean_j f(z_j)) dlog q(z_s)/dtheta",
     .target = Target::expectation,
     .unbiased = false,
-    .families = {LatentKind::gaussian, LatentKind::bernoulli},
+    .families = {LatentKind::gaussian, LatentKind::bernoulli, LatentKind::categorical},
     .needs_dz = false,
     .min_samples = 2,
     .cost = "S",

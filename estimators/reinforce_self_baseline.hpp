@@ -6,7 +6,7 @@
 // Target:   E_q[f(z)], BIASED: the baseline includes the sample it multiplies, so
 //           E[g] = ((S-1)/S) * grad E_q[f]  (shrunk towards zero by 1/S).
 // Formula:  g = (1/S) sum_s (f(z_s) - (1/S) sum_j f(z_j)) * d log q(z_s)/d theta
-// Latents:  Gaussian and Bernoulli.
+// Latents:  Gaussian, Bernoulli and categorical.
 // Cost:     S samples, S objective evaluations per data point; S >= 2.
 // Options:  samples S.
 #include "estimators/monte_carlo.hpp"

@@ -15,7 +15,7 @@ const EstimatorInfo Vimco::kInfo{
     .formula = "sum_k [(L - L_-k) - wn_k] dlog q(z_k)/dtheta, L = log mean_k w_k",
     .target = Target::importance_bound,
     .unbiased = true,
-    .families = {LatentKind::bernoulli},
+    .families = {LatentKind::bernoulli, LatentKind::categorical},
     .needs_dz = false,
     .min_samples = 2,
     .cost = "K",

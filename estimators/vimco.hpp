@@ -10,7 +10,7 @@
 //           (the paper's GEOMETRIC-mean replacement of w_k),
 //           d/dtheta_q:  sum_k [ (L - L_{-k}) - wn_k ] * d log q(z_k)/d theta
 //           d/dtheta_p:  sum_k wn_k * grad f(z_k)   (via Objective::backward)
-// Latents:  Bernoulli (the score terms would apply to any kind; Gaussian latents use iwae/dreg).
+// Latents:  Bernoulli and categorical (the score terms apply to any kind; Gaussian latents use iwae/dreg).
 // Cost:     K samples, K objective evaluations per data point; K = samples >= 2.
 // Options:  samples K.
 #include "estimators/estimator.hpp"

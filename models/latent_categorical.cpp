@@ -21,7 +21,7 @@ namespace gradest {
 
 namespace {
 
-class CategoricalFamily final : public LatentFamily {
+class CategoricalFamily final : public LogitsFamily {
  public:
   explicit CategoricalFamily(int categories) : C_(categories) {}
 
@@ -31,20 +31,7 @@ class CategoricalFamily final : public LatentFamily {
   Index sample_columns(Index k) const override { return k * C_; }
   int support_size() const override { return C_; }
 
-  void node_from_encoder(Matrix& out, StochasticNode& node) const override {
-    node.family = this;
-    node.logits.swap(out);
-    node.mean.resize(0, 0);
-    node.log_var.resize(0, 0);
-  }
-  const Matrix& encoder_gradient(const NodeGradient& grad, Matrix&) const override { return grad.d_logits; }
-  Index batch(const StochasticNode& node) const override { return node.logits.rows(); }
   Index dim(const StochasticNode& node) const override { return node.logits.cols() / C_; }
-  void reset_gradient(const StochasticNode& node, NodeGradient& grad) const override {
-    grad.d_logits.setZero(node.logits.rows(), node.logits.cols());
-    grad.d_mean.resize(0, 0);
-    grad.d_log_var.resize(0, 0);
-  }
 
   void sample(const StochasticNode& node, int samples, Rng& rng, Matrix& z, Matrix& noise) const override {
     const Index B = node.batch(), k = node.dim();

@@ -27,6 +27,19 @@ void LatentFamily::accumulate_reparam(const StochasticNode&, const Matrix&, cons
   throw std::logic_error(fmt::format("{} latents have no pathwise (reparameterisation) gradient", name()));
 }
 
+void LogitsFamily::node_from_encoder(Matrix& encoder_out, StochasticNode& node) const {
+  node.family = this;
+  node.logits.swap(encoder_out);
+  node.mean.resize(0, 0);
+  node.log_var.resize(0, 0);
+}
+
+void LogitsFamily::reset_gradient(const StochasticNode& node, NodeGradient& grad) const {
+  grad.d_logits.setZero(node.logits.rows(), node.logits.cols());
+  grad.d_mean.resize(0, 0);
+  grad.d_log_var.resize(0, 0);
+}
+
 void LatentFamily::configuration(std::uint64_t, Index, Real*) const {
   throw std::logic_error(fmt::format("{} latents cannot be enumerated", name()));
 }

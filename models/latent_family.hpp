@@ -96,6 +96,16 @@ class LatentFamily {
                                        NodeGradient& grad) const;
 };
 
+// The layout shared by the families parameterised by logits alone (Bernoulli, categorical): the
+// encoder's output is the node's logits, and the node gradient's d_logits is the encoder output's.
+class LogitsFamily : public LatentFamily {
+ public:
+  void node_from_encoder(Matrix& encoder_out, StochasticNode& node) const override;
+  const Matrix& encoder_gradient(const NodeGradient& grad, Matrix&) const override { return grad.d_logits; }
+  Index batch(const StochasticNode& node) const override { return node.logits.rows(); }
+  void reset_gradient(const StochasticNode& node, NodeGradient& grad) const override;
+};
+
 // The family of a kind (one shared object per family and category count). `categories` is C for
 // the categorical family (>= 2) and ignored by the others.
 const LatentFamily& latent_family(LatentKind kind, int categories = 0);

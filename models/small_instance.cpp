@@ -10,7 +10,7 @@
 namespace gradest {
 
 SmallInstance make_small_instance(LatentKind kind, int latents, int batch, std::uint64_t seed) {
-  const LatentFamily& family = latent_family(kind);
+  const LatentFamily& family = latent_family(kind, kSmallInstanceCategories);
   // Enumerable families: exact references by enumeration; continuous ones: by quadrature.
   const int max_latents = family.enumerable() ? 8 : 2;
   if (latents < 1 || latents > max_latents)
@@ -18,6 +18,7 @@ SmallInstance make_small_instance(LatentKind kind, int latents, int batch, std::
         fmt::format("small {} instance: latents must be in 1..{}, got {}", to_string(kind), max_latents, latents));
   VaeConfig config;
   config.latent = kind;
+  config.latent_categories = kSmallInstanceCategories;
   config.input_dim = 10;
   config.latents = latents;
   config.encoder = NetworkSpec{{6}, Activation::tanh};

@@ -12,6 +12,8 @@ namespace gradest {
 // pixels, and `batch` random binary data points; or a Gaussian VAE (latents <= 2) with the same
 // networks. Parameters are drawn (a function of seed), moved off zero so no gradient vanishes
 // (Gaussian: then scaled by 0.6, so the quadrature reference converges quickly).
+// Categorical latents: C = kSmallInstanceCategories values each.
+inline constexpr int kSmallInstanceCategories = 3;
 struct SmallInstance {
   std::unique_ptr<Vae> vae;
   Matrix x;

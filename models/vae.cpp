@@ -151,8 +151,8 @@ void Vae::VaeObjective::do_evaluate(int slot_index, const Matrix& z, Vector& val
   const VaeConfig& c = vae_.config_;
   const Matrix& x = *x_;
   const Index B = x.rows(), D = c.input_dim, R = z.rows();
-  if (z.cols() != c.latents || B == 0 || R % B != 0)
-    throw std::invalid_argument("VAE objective: z must have k columns and a multiple of the batch's rows");
+  if (z.cols() != vae_.family_.sample_columns(c.latents) || B == 0 || R % B != 0)
+    throw std::invalid_argument("VAE objective: z must have the family's sample columns (k, or k*C) and a multiple of the batch's rows");
   const Index S = R / B;
   Slot& slot = slots_.at(slot_index);
   slot.z = z;

@@ -20,6 +20,7 @@ std::optional<CheckModel> parse_check_model(std::string_view name) {
   if (name == "gaussian-vae") return CheckModel::gaussian_vae;
   if (name == "x2") return CheckModel::x2;
   if (name == "toy-bernoulli") return CheckModel::toy_bernoulli;
+  if (name == "categorical-vae") return CheckModel::categorical_vae;
   return std::nullopt;
 }
 
@@ -29,6 +30,7 @@ std::string_view to_string(CheckModel model) {
     case CheckModel::gaussian_vae: return "gaussian-vae";
     case CheckModel::x2: return "x2";
     case CheckModel::toy_bernoulli: return "toy-bernoulli";
+    case CheckModel::categorical_vae: return "categorical-vae";
   }
   return "?";
 }
@@ -39,6 +41,7 @@ LatentKind latent_kind(CheckModel model) {
     case CheckModel::toy_bernoulli: return LatentKind::bernoulli;
     case CheckModel::bernoulli_vae: return LatentKind::bernoulli;
     case CheckModel::gaussian_vae: return LatentKind::gaussian;
+    case CheckModel::categorical_vae: return LatentKind::categorical;
   }
   throw std::logic_error("unknown check model");
 }
@@ -117,7 +120,7 @@ CheckResult check_unbiased(const CheckSpec& spec) {
   const bool toy = spec.model == CheckModel::x2 || spec.model == CheckModel::toy_bernoulli;
   // Small VAEs: enumerable families are exact by enumeration (up to 8 latents), continuous ones by
   // quadrature (up to 2).
-  const bool enumerable = latent_family(kind).enumerable();
+  const bool enumerable = latent_family(kind, kSmallInstanceCategories).enumerable();
   const int default_latents = toy ? 2 : (enumerable ? 3 : 1);
   const int latents = spec.latents > 0 ? spec.latents : default_latents;
   const int max_latents = toy ? 8 : (enumerable ? 8 : 2);

@@ -6,6 +6,8 @@
 //   bernoulli-vae: probe::make_small_instance (k <= 8 latents, MLP 10-6-k / k-6-10, tanh, `batch` random
 //                  binary points); exact gradient of every parameter by enumeration.
 //   gaussian-vae:  the same with d <= 2 Gaussian latents; exact gradient by Gauss-Hermite quadrature.
+//   categorical-vae: the same with k <= 8 categorical latents of C = 3 values (decoder input 3k
+//                  one-hot columns); exact gradient by enumerating the 3^k configurations.
 //   x2:            q = N(phi_j, 1) with phi = (2, -1, 0.5, ...) (`latents` coordinates), f(z) = sum z^2;
 //                  exact node gradient d/dmu = 2 phi, d/dlog_var = exp(log_var) = 1.
 //   toy-bernoulli: q = prod Bern(sigmoid(theta_j)), theta = (0.5, -0.3, 1.2, ...), f = sum (b_j - 0.45)^2;
@@ -27,17 +29,17 @@
 
 namespace gradest::probe {
 
-enum class CheckModel { bernoulli_vae, gaussian_vae, x2, toy_bernoulli };
+enum class CheckModel { bernoulli_vae, gaussian_vae, x2, toy_bernoulli, categorical_vae };
 std::optional<CheckModel> parse_check_model(std::string_view name);
 std::string_view to_string(CheckModel model);
-inline constexpr std::string_view kCheckModelNames = "bernoulli-vae, gaussian-vae, x2, toy-bernoulli";
+inline constexpr std::string_view kCheckModelNames = "bernoulli-vae, gaussian-vae, categorical-vae, x2, toy-bernoulli";
 LatentKind latent_kind(CheckModel model);
 
 struct CheckSpec {
   CheckModel model = CheckModel::bernoulli_vae;
   std::string estimator;
   EstimatorOptions options;       // samples: S, or K for importance-bound estimators
-  int latents = 0;                // 0 = default: 3 (bernoulli-vae), 1 (gaussian-vae), 2 (toys)
+  int latents = 0;                // 0 = default: 3 (bernoulli-vae, categorical-vae), 1 (gaussian-vae), 2 (toys)
   int batch = 3;                  // data points (VAEs)
   std::int64_t draws = 20000;
   double alpha = 1e-4;

@@ -47,6 +47,7 @@ VaeConfig vae_config(const TrainConfig& config, int input_dim, const VectorD& me
   vc.latent = config.model;
   vc.input_dim = input_dim;
   vc.latents = config.latents.value_or(vae_model(config.model).default_latents);
+  vc.latent_categories = config.latent_categories;
   vc.encoder = NetworkSpec{config.encoder, config.activation};
   vc.decoder = NetworkSpec{config.decoder.value_or(std::vector<int>(config.encoder.rbegin(), config.encoder.rend())),
                            config.activation};
@@ -142,7 +143,10 @@ Evaluation evaluate(Vae& vae, const Matrix& x, int iwae_samples, bool count_acti
   Matrix xc, kl, z, noise, posterior_mean;
   Vector value, log_q;
   double recon = 0, kl_sum = 0, iwae = 0;
-  VectorD mean_sum = VectorD::Zero(k), mean_sq = VectorD::Zero(k);
+  // E_q[z] has `columns` columns: one per latent, or C per categorical latent (a latent is active
+  // when the variances of its columns add up to more than 0.01).
+  const Index columns = vae.config().family().sample_columns(k);
+  VectorD mean_sum = VectorD::Zero(columns), mean_sq = VectorD::Zero(columns);
   const double log_k = std::log(double(std::max(iwae_samples, 1)));
   for (Index first = 0; first < n; first += chunk) {
     const Index B = std::min(chunk, n - first);
@@ -167,7 +171,7 @@ Evaluation evaluate(Vae& vae, const Matrix& x, int iwae_samples, bool count_acti
     }
     if (count_active_units) {
       node.family->posterior_mean(node, posterior_mean);
-      for (Index j = 0; j < k; ++j)
+      for (Index j = 0; j < columns; ++j)
         for (Index b = 0; b < B; ++b) {
           const double m = double(posterior_mean(b, j));
           mean_sum(j) += m;
@@ -181,7 +185,9 @@ Evaluation evaluate(Vae& vae, const Matrix& x, int iwae_samples, bool count_acti
   if (iwae_samples > 0) out.iwae = iwae / double(n);
   if (count_active_units && n > 1)
     for (Index j = 0; j < k; ++j) {
-      const double variance = (mean_sq(j) - mean_sum(j) * mean_sum(j) / double(n)) / double(n - 1);
+      double variance = 0;
+      for (Index c = j * (columns / k); c < (j + 1) * (columns / k); ++c)
+        variance += (mean_sq(c) - mean_sum(c) * mean_sum(c) / double(n)) / double(n - 1);
       if (variance > 0.01) ++out.active_units;
     }
   return out;

@@ -100,7 +100,7 @@ using T = ConfigKey::Type;
 // from their declarations and inserts after "estimator". Order = the order of config_text and of
 // HDF5 attributes.
 const std::vector<ConfigKey> kTableKeys = {
-    {"model", "bernoulli-vae | gaussian-vae", T::string, true,
+    {"model", "bernoulli-vae | gaussian-vae | categorical-vae", T::string, true,
      [](const TrainConfig& c) { return std::string(vae_model(c.model).name); },
      [](TrainConfig& c, const std::string& v) {
        const VaeModel* model = find_vae_model(v);
@@ -142,6 +142,10 @@ const std::vector<ConfigKey> kTableKeys = {
     {"categories", "symbols per position of the categorical likelihood", T::integer, true,
      [](const TrainConfig& c) { return std::to_string(c.categories); },
      [](TrainConfig& c, const std::string& v) { c.categories = int_in_range("categories", v); }},
+    {"latent-categories", "values C of each categorical latent (categorical-vae): an integer >= 2", T::integer, true,
+     [](const TrainConfig& c) { return std::to_string(c.latent_categories); },
+     [](TrainConfig& c, const std::string& v) { c.latent_categories = int_in_range("latent-categories", v); },
+     [](const TrainConfig& c) { return c.model == LatentKind::categorical; }},
     {"centre-input", "encoder sees x minus the training mean: true | false", T::string, true,
      [](const TrainConfig& c) { return bool_text(c.centre_input); },
      [](TrainConfig& c, const std::string& v) { c.centre_input = parse_bool("centre-input", v); }},
@@ -345,7 +349,8 @@ void set_config_value(TrainConfig& config, std::string_view key, const std::stri
 
 std::string config_text(const TrainConfig& config) {
   std::string out;
-  for (const auto& k : keys()) out += fmt::format("{} = {}\n", k.name, k.get(config));
+  for (const auto& k : keys())
+    if (!k.applies || k.applies(config)) out += fmt::format("{} = {}\n", k.name, k.get(config));
   return out;
 }
 
@@ -365,6 +370,7 @@ namespace {
 constexpr VaeModel kVaeModels[] = {
     {LatentKind::bernoulli, "bernoulli-vae", 200, "reinforce"},
     {LatentKind::gaussian, "gaussian-vae", 20, "pathwise"},
+    {LatentKind::categorical, "categorical-vae", 20, "reinforce"},
 };
 }  // namespace
 
@@ -385,7 +391,7 @@ const VaeModel& vae_model(LatentKind latent) {
 std::string run_id(const TrainConfig& resolved) {
   std::string text;
   for (const auto& k : keys())
-    if (k.in_run_id) text += fmt::format("{} = {}\n", k.name, k.get(resolved));
+    if (k.in_run_id && (!k.applies || k.applies(resolved))) text += fmt::format("{} = {}\n", k.name, k.get(resolved));
   return fmt::format("{:016x}", stable_hash(text));
 }
 
@@ -412,11 +418,13 @@ bool TrainConfig::valid(std::string* error) const {
   if (!(adam_beta2 >= 0 && adam_beta2 < 1)) return fail(fmt::format("--adam-beta2 must be in [0, 1), got {}", adam_beta2));
   if (!(adam_epsilon > 0)) return fail(fmt::format("--adam-epsilon must be > 0, got {}", adam_epsilon));
   if (!(fixed_sigma > 0)) return fail(fmt::format("--fixed-sigma must be > 0, got {}", fixed_sigma));
+  if (model == LatentKind::categorical && latent_categories < 2)
+    return fail(fmt::format("--latent-categories must be >= 2, got {}", latent_categories));
   if (likelihood == Likelihood::categorical && categories < 2)
     return fail(fmt::format("--categories must be >= 2, got {}", categories));
   if (likelihood == Likelihood::categorical && binarize != data::Binarize::none)
     return fail("the categorical likelihood needs --binarize none (the data are symbol ids)");
-  if (signed_latent_input && !latent_family(model).binary())
+  if (signed_latent_input && !latent_family(model, std::max(latent_categories, 2)).binary())
     return fail("--signed-latent-input applies to bernoulli-vae only");
   if (!(beta >= 0) || !(beta_start >= 0)) return fail(fmt::format("--beta and --beta-start must be >= 0, got {} and {}", beta, beta_start));
   if (anneal_steps < 0) return fail(fmt::format("--anneal-steps must be >= 0, got {}", anneal_steps));

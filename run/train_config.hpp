@@ -41,6 +41,7 @@ struct TrainConfig {
   Likelihood likelihood = Likelihood::bernoulli;
   double fixed_sigma = 1.0;
   int categories = 2;
+  int latent_categories = 10;               // C of each latent (categorical-vae)
   bool centre_input = false;         // encoder sees x - mean(train)
   bool signed_latent_input = false;  // decoder sees 2z - 1
   bool output_bias_init = false;     // decoder output bias from the train mean
@@ -107,6 +108,10 @@ struct ConfigKey {
   bool in_run_id = true;  // false for where the data live (a path), not what the run does
   std::function<std::string(const TrainConfig&)> get;
   std::function<void(TrainConfig&, const std::string&)> set;  // throws ConfigError naming key and allowed values
+  // Whether the key is part of this run's configuration (empty: always). A key that does not
+  // apply is left out of config_text, the run id and the HDF5 record (keys added for one model
+  // leave the other models' run ids as they were).
+  std::function<bool(const TrainConfig&)> applies = {};
 };
 std::span<const ConfigKey> config_keys();
 // The keys with these estimator options in place of the registered ones (tests of an estimator

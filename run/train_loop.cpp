@@ -70,6 +70,7 @@ Matrix eval_matrix(const data::Dataset& set, Index count, const TrainConfig& con
 h5::RunHeader run_header(const TrainConfig& config, const data::DataSplits& data) {
   h5::RunHeader header;
   for (const auto& key : config_keys()) {
+    if (key.applies && !key.applies(config)) continue;
     using T = h5::RecordedKey::Type;
     const T type = key.type == ConfigKey::Type::integer ? T::integer
                    : key.type == ConfigKey::Type::real  ? T::real

@@ -348,7 +348,7 @@ DataSplits make_synthetic(const SyntheticOptions& options) {
   SyntheticTruth truth;
   truth.config = config;
   truth.parameters = vae->parameters().values();
-  if (latent_family(options.latent).support_size() == 2 && options.latents <= kMaxEnumeratedBits) {
+  if (config.family().support_size() == 2 && options.latents <= kMaxEnumeratedBits) {
     truth.train_log_likelihood = exact_log_likelihood(*vae, out.train);
     truth.test_log_likelihood = exact_log_likelihood(*vae, out.test);
   }

@@ -36,6 +36,9 @@ namespace {
 constexpr double kAlpha = 1e-4;         // family-wise level per (estimator, model) pair
 constexpr std::int64_t kDraws = 100000;  // R, the same for the unbiased and the biased estimators
 constexpr std::int64_t kCliDraws = 20000;  // gradest check-unbiased's default
+// The small VAEs, one per latent family.
+constexpr probe::CheckModel kVaeModels[] = {probe::CheckModel::bernoulli_vae, probe::CheckModel::gaussian_vae,
+                                            probe::CheckModel::categorical_vae};
 const std::set<std::string> kBiasedReferences = {"reinforce-self-baseline", "straight-through", "gumbel-softmax"};
 
 probe::CheckSpec spec_for(const EstimatorInfo& info, probe::CheckModel model) {
@@ -44,7 +47,7 @@ probe::CheckSpec spec_for(const EstimatorInfo& info, probe::CheckModel model) {
   spec.estimator = std::string(info.name);
   spec.options.samples = info.target == Target::importance_bound ? std::max(info.min_samples, 2) : info.min_samples;
   spec.options.set(GumbelSoftmax::kTemperature, 1.0);
-  spec.latents = model == probe::CheckModel::bernoulli_vae ? 3 : 1;
+  spec.latents = model == probe::CheckModel::bernoulli_vae ? 3 : model == probe::CheckModel::categorical_vae ? 2 : 1;
   spec.batch = 3;
   spec.draws = kDraws;
   spec.alpha = kAlpha;
@@ -69,7 +72,7 @@ TEST_CASE("unbiased: every estimator that claims to be unbiased passes on every 
   for (const auto& entry : estimator_registry()) {
     const EstimatorInfo& info = *entry.info;
     if (!info.unbiased) continue;
-    for (auto model : {probe::CheckModel::bernoulli_vae, probe::CheckModel::gaussian_vae}) {
+    for (auto model : kVaeModels) {
       if (!info.accepts(probe::latent_kind(model))) continue;
       const probe::CheckSpec spec = spec_for(info, model);
       const probe::CheckResult result = probe::check_unbiased(spec);
@@ -87,7 +90,7 @@ TEST_CASE("unbiased: power: the same test at the same R rejects the biased refer
     const EstimatorInfo& info = *entry.info;
     if (!kBiasedReferences.count(std::string(info.name))) continue;
     CHECK_FALSE(info.unbiased);
-    for (auto model : {probe::CheckModel::bernoulli_vae, probe::CheckModel::gaussian_vae}) {
+    for (auto model : kVaeModels) {
       if (!info.accepts(probe::latent_kind(model))) continue;
       const probe::CheckSpec spec = spec_for(info, model);
       const probe::CheckResult result = probe::check_unbiased(spec);
