@@ -110,7 +110,18 @@ bool parse(const std::vector<std::string>& args, const po::options_description& 
     auto parser = po::command_line_parser(args).options(all).style(po::command_line_style::default_style &
                                                                     ~po::command_line_style::allow_guessing);
     if (positional) parser.positional(*positional);
-    po::store(parser.run(), vm);
+    const po::parsed_options parsed = parser.run();
+    // Without a positional description Boost keeps stray words as nameless options and ignores
+    // them ('x2 --phi 1 2' ran phi = 1 only); they are refused here.
+    if (!positional)
+      for (const auto& option : parsed.options)
+        if (option.position_key >= 0 || option.string_key.empty()) {
+          const std::string word = option.original_tokens.empty() ? std::string() : option.original_tokens.front();
+          throw UsageError(fmt::format("unexpected argument '{}': this subcommand takes options only "
+                                       "(a list is one value: --name 1,2,3)",
+                                       word));
+        }
+    po::store(parsed, vm);
     if (vm.count("help")) return false;
     po::notify(vm);
   } catch (const po::unknown_option& e) {

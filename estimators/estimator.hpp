@@ -35,7 +35,7 @@ struct EstimatorInfo {
   std::string_view formula;        // one line
   Target target = Target::expectation;
   bool unbiased = true;
-  LatentKinds families;            // the latent families it accepts
+  LatentKinds families = {};       // the latent families it accepts
   bool needs_dz = false;           // needs df/dz (Objective::differentiable_in_z)
   int min_samples = 1;
   std::string_view cost;           // objective evaluations per data point, e.g. "S", "2", "2^k"
