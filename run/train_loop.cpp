@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "core/errors.hpp"
+#include "core/files.hpp"
 #include "models/vae_gradient.hpp"
 #include "run/train.hpp"
 #include "store/h5io.hpp"
@@ -88,6 +89,7 @@ std::unique_ptr<Vae> initial_model(const TrainConfig& config, const data::DataSp
   Rng init_rng = Rng::stream(config.seed, {kInitStream});
   auto vae = Vae::make(make_vae_config(config, data), init_rng);
   if (!config.init_from.empty()) {
+    files::require_input(config.init_from, "--init-from");
     H5::H5File file;
     try {
       file = H5::H5File(config.init_from, H5F_ACC_RDONLY);

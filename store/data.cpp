@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "core/errors.hpp"
+#include "core/files.hpp"
 #include "core/text.hpp"
 #include "models/enumerate.hpp"
 
@@ -148,6 +149,8 @@ Dataset read_idx_images(const std::string& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) fashion_error(path, "no such file");
   if (fs::is_directory(path, ec)) fashion_error(path, "is a directory");
+  if (!fs::is_regular_file(path, ec)) fashion_error(path, "is not a regular file (a FIFO or device)");
+  files::require_input(path, "Fashion-MNIST file");
   GzFile file;
   file.handle = gzopen(path.c_str(), "rb");  // reads uncompressed files transparently too
   if (!file.handle) fashion_error(path, "cannot open");
@@ -227,7 +230,7 @@ RowMatrix read_h5_matrix(H5::H5File& file, const std::string& path, const std::s
 
 DataSplits load_hdf5(const std::string& path) {
   std::error_code ec;
-  if (!fs::exists(path, ec)) throw InputError(fmt::format("data file '{}' does not exist", path));
+  files::require_input(path, "data file");
   DataSplits out;
   out.source = "file";
   out.path = path;

@@ -5,12 +5,14 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cerrno>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <streambuf>
 
 #include "core/errors.hpp"
+#include "core/files.hpp"
 #include "core/text.hpp"
 #include "gradest_version.hpp"
 
@@ -27,6 +29,12 @@ void check_output_path(const std::string& path, bool overwrite) {
   const fs::path p(path);
   if (fs::exists(p, ec)) {
     if (fs::is_directory(p, ec)) throw InputError(fmt::format("output path '{}' is a directory; give a file name", path));
+    if (!fs::is_regular_file(p, ec))
+      throw InputError(fmt::format("output '{}' exists and is not a regular file (a device, FIFO or socket); "
+                                   "gradest replaces regular files only, with --force",
+                                   path));
+    if (files::is_input(path))
+      throw InputError(fmt::format("output '{}' is an input of this command; write to another file", path));
     if (!overwrite) throw InputError(fmt::format("output file '{}' exists; pass --force to overwrite it", path));
   }
   fs::path dir = p.parent_path();
@@ -38,7 +46,7 @@ void check_output_path(const std::string& path, bool overwrite) {
 }
 
 OutputFile::OutputFile(std::string path, bool overwrite, const RunMetadata& metadata)
-    : path_(std::move(path)), partial_(fmt::format("{}.partial-{}", path_, ::getpid())) {
+    : path_(std::move(path)), partial_(fmt::format("{}.partial-{}", path_, ::getpid())), overwrite_(overwrite) {
   check_output_path(path_, overwrite);
   try {
     file_ = std::make_unique<H5::H5File>(partial_, H5F_ACC_TRUNC);
@@ -83,8 +91,26 @@ void OutputFile::commit() {
     throw std::runtime_error(fmt::format("cannot write '{}' (disk full or file size limit?); nothing was written", path_));
   }
   file_->close();
+  file_.reset();
+  // The output may have become an input (read after the output was opened) or appeared meanwhile.
+  if (files::is_input(path_)) {
+    std::remove(partial_.c_str());
+    throw InputError(fmt::format("output '{}' is an input of this command; write to another file", path_));
+  }
   std::error_code ec;
-  fs::rename(partial_, path_, ec);
+  if (overwrite_) {
+    fs::rename(partial_, path_, ec);
+  } else if (::link(partial_.c_str(), path_.c_str()) == 0) {  // create-exclusive: never replaces a file
+    std::remove(partial_.c_str());
+  } else if (errno == EEXIST) {
+    const std::string kept = fmt::format("{}.unsaved-{}", path_, ::getpid());
+    fs::rename(partial_, kept, ec);
+    throw InputError(fmt::format("output file '{}' was created by another process while this one ran; this "
+                                 "command's result is kept as '{}'",
+                                 path_, ec ? partial_ : kept));
+  } else {
+    fs::rename(partial_, path_, ec);  // file systems without hard links
+  }
   if (ec) {
     std::remove(partial_.c_str());
     throw std::runtime_error(fmt::format("cannot rename '{}' to '{}': {}", partial_, path_, ec.message()));
@@ -93,7 +119,7 @@ void OutputFile::commit() {
 }
 
 H5::H5File open_gradest_file(const std::string& path) {
-  if (!std::filesystem::exists(path)) throw InputError(fmt::format("'{}' does not exist", path));
+  files::require_input(path, "gradest file");
   bool is_hdf5 = false;
   try {
     is_hdf5 = H5::H5File::isHdf5(path.c_str());

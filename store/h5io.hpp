@@ -41,6 +41,7 @@ class OutputFile {
  private:
   void abandon();
   std::string path_, partial_;
+  bool overwrite_ = false;
   // Held by pointer: after a failed close (disk full) HDF5 must not be asked to close it again.
   std::unique_ptr<H5::H5File> file_;
   bool committed_ = false;

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/errors.hpp"
+#include "core/files.hpp"
 #include "core/text.hpp"
 #include "estimators/estimator.hpp"
 
@@ -79,6 +80,9 @@ std::vector<std::pair<std::string, std::string>> read_ini(const std::string& tex
 
 }  // namespace
 
+// Sweep configs are a few hundred bytes; a larger file is not one.
+constexpr std::uintmax_t kMaxConfigBytes = std::uintmax_t{1} << 20;
+
 SweepSpec parse_config(const std::string& text, const std::string& source) {
   SweepSpec spec;
   std::set<std::string> seen;
@@ -129,6 +133,7 @@ SweepSpec parse_config(const std::string& text, const std::string& source) {
 }
 
 SweepSpec read_config(const std::string& path) {
+  files::require_input(path, "sweep config", kMaxConfigBytes);
   std::ifstream in(path);
   if (!in) throw ConfigError(fmt::format("cannot read sweep config '{}'", path));
   std::stringstream buffer;

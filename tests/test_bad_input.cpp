@@ -2,6 +2,7 @@
 // problem (the expected words are in the table), and leaves the files it was given and the output
 // folder exactly as they were: nothing written, nothing overwritten, no partial file left.
 #include <catch2/catch.hpp>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -74,6 +75,9 @@ struct Fixture {
     std::ofstream(dir / "placeholder.ini") << "[train]\nmodel = bernoulli-vae\nencod%invalid_line%xnam\n";
     std::ofstream(dir / "pair.ini") << "[train]\nmodel = bernoulli-vae\nestimator = reinforce, pathwise\n";
     std::ofstream(dir / "existing.h5") << "precious\n";
+    // A FIFO: opening it for reading blocks until a writer comes, so an input must be refused
+    // before it is opened (the cases run under `timeout`).
+    REQUIRE(::mkfifo((dir / "fifo.h5").c_str(), 0600) == 0);
   }
   ~Fixture() {
     std::error_code ec;
@@ -124,7 +128,7 @@ TEST_CASE("bad input: one line, non-zero exit, nothing written or overwritten", 
       {"placeholder in an option value", "x2 --repeats %value% --out {d}/out/a.h5", "the argument ('%value%') for option '--repeats' is invalid", "ulimit -t 20; "},
       {"another placeholder in a value", "x2 --repeats %canonical_option% --out {d}/out/a.h5", "the argument ('%canonical_option%') for option '--repeats' is invalid", "ulimit -t 20; "},
       {"incompatible pair in a sweep", "sweep {d}/pair.ini --out {d}/out/s", "does not apply to bernoulli latents"},
-      {"missing sweep config", "sweep {d}/none.ini --out {d}/out/s", "cannot read sweep config"},
+      {"missing sweep config", "sweep {d}/none.ini --out {d}/out/s", "does not exist"},
       {"missing dataset", "train --data-dir {d}/nowhere --steps 1 --out {d}/out/a.h5", "install the Debian package dataset-fashion-mnist"},
       {"truncated dataset", "train --data-dir {d}/fm-truncated --steps 1 --out {d}/out/a.h5", "fm-truncated"},
       {"corrupted dataset", "train --data-dir {d}/fm-corrupt --steps 1 --out {d}/out/a.h5", "fm-corrupt"},
@@ -134,6 +138,24 @@ TEST_CASE("bad input: one line, non-zero exit, nothing written or overwritten", 
       {"summarize: not gradest's", "summarize {d}/plain.h5", "not a gradest file"},
       {"summarize: other schema", "summarize {d}/future.h5", "schema version 99"},
       {"merge: not gradest's", "merge {d}/run.h5 {d}/plain.h5 -o {d}/out/m.h5", "not a gradest file"},
+      // Inputs that are not regular files, and outputs that must never be replaced (issue 13).
+      {"summarize: a FIFO", "summarize {d}/fifo.h5", "is not a regular file", "timeout 20 "},
+      {"merge: a FIFO", "merge {d}/run.h5 {d}/fifo.h5 -o {d}/out/m.h5", "is not a regular file", "timeout 20 "},
+      {"rerun: a FIFO", "rerun {d}/fifo.h5", "is not a regular file", "timeout 20 "},
+      {"variance --from a FIFO", "variance --from {d}/fifo.h5 --estimators arm --out {d}/out/a.h5",
+       "is not a regular file", "timeout 20 "},
+      {"train --data a FIFO", "train --model bernoulli-vae --data {d}/fifo.h5 --binarize none --out {d}/out/a.h5",
+       "is not a regular file", "timeout 20 "},
+      {"train --init-from a FIFO", "train" + tiny + " --init-from {d}/fifo.h5 --out {d}/out/a.h5",
+       "is not a regular file", "timeout 20 "},
+      {"sweep config: a FIFO", "sweep {d}/fifo.h5 --out {d}/out/s", "is not a regular file", "timeout 20 "},
+      {"sweep config: a device", "sweep /dev/zero --out {d}/out/s", "is not a regular file", "timeout 20 "},
+      {"x2 --force over a FIFO", "x2 --n 10 --repeats 10 --out {d}/fifo.h5 --force", "is not a regular file",
+       "timeout 20 "},
+      {"variance writing over its own input", "variance --from {d}/run.h5 --estimators arm --draws 5 --out {d}/run.h5 --force",
+       "is an input of this command"},
+      {"encode writing over its own input", "encode --from {d}/run.h5 --out {d}/run.h5 --force",
+       "is an input of this command"},
       {"merge: truncated", "merge {d}/run.h5 {d}/truncated.h5 -o {d}/out/m.h5", "truncated"},
       {"merge: other schema", "merge {d}/run.h5 {d}/future.h5 -o {d}/out/m.h5", "schema version 99"},
       {"variance: not gradest's", "variance --from {d}/plain.h5 --estimators reinforce --draws 10 --out {d}/out/v.h5", "gradest"},
