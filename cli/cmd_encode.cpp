@@ -13,6 +13,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "core/limits.hpp"
 #include "models/latent_family.hpp"
 #include "store/h5io.hpp"
 #include "run/train.hpp"
@@ -118,6 +119,11 @@ int run_encode(const std::vector<std::string>& args, const Context& context) {
   if (samples < 0) throw UsageError(fmt::format("--samples must be >= 0, got {}", samples));
   Loaded loaded = load_run(c.from, c.run);
   const Matrix x = data_rows(loaded.config, vm["split"].as<std::string>(), c.count, c.seed, vm["data-dir"].as<std::string>());
+  // z, its noise and the float copy written to the file.
+  const VaeConfig& vc = loaded.vae->config();
+  limits::require_memory(fmt::format("--samples {} for {} examples", samples, x.rows()), "the samples", 12.0 *
+                         double(samples) * double(x.rows()) * double(vc.family().sample_columns(vc.latents)),
+                         "--samples or --count");
   StochasticNode node;
   loaded.vae->encode(Network::kInferenceSlot, x, node);
   h5::OutputFile file(c.out, c.force, {context.command_line, c.seed, train::config_text(loaded.config)});
@@ -188,6 +194,11 @@ int run_sample(const std::vector<std::string>& args, const Context& context) {
   }
   const Common c = common(vm);
   Loaded loaded = load_run(c.from, c.run);
+  // z, the decoded means and x, each once in float and once in double for the file.
+  const VaeConfig& vc = loaded.vae->config();
+  limits::require_memory(fmt::format("--count {}", c.count), "the samples, their means and their data", 12.0 *
+                         double(c.count) * (double(vc.family().sample_columns(vc.latents)) + 2.0 * vc.decoder_outputs()),
+                         "--count");
   Rng rng = Rng::stream(c.seed, {stable_hash("sample")});
   Matrix z, mean, x;
   loaded.vae->sample_prior(c.count, rng, z);

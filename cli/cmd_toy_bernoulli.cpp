@@ -31,6 +31,7 @@
 #include <iostream>
 #include <limits>
 
+#include "core/limits.hpp"
 #include "estimators/estimator.hpp"
 #include "cli/commands.hpp"
 #include "store/h5io.hpp"
@@ -165,6 +166,21 @@ void check_toy_numbers(const ToyArgs& a) {
     throw UsageError(fmt::format("option '--probe-draws': must be an integer >= 2, got {}", a.probe_draws));
 }
 
+// Work and memory before anything is drawn (core/limits.hpp): every estimate holds its S samples
+// (pairs for arm/disarm), every cell its repeats.
+void check_toy_sizes(const ToyArgs& a) {
+  const double samples = double(a.samples), repeats = double(a.repeats);
+  const double steps = double(a.warmup) + repeats + (a.train ? double(a.steps) * (1.0 + double(a.probe_draws) /
+                                                                                  double(a.record_every)) : 0.0);
+  const double draws = 2 * samples * steps * double(a.ts.size()) * double(a.names.size());
+  const std::string subject = fmt::format("--samples {} with --repeats {}", a.samples, a.repeats);
+  if (auto problem = limits::work_shortfall(subject, draws, "--samples, --repeats, --steps or --probe-draws");
+      !problem.empty())
+    throw UsageError(problem);
+  limits::require_memory(subject, "one cell's estimates and one estimate's samples", 8 * repeats + 64 * samples,
+                         "--repeats or --samples");
+}
+
 // The parsed command line into checked arguments and one EstimatorOptions per estimator.
 void finish_toy_args(const po::variables_map& vm, ToyArgs& a) {
   a.ts = parse_real_list(a.t_text, "t");
@@ -187,6 +203,7 @@ void finish_toy_args(const po::variables_map& vm, ToyArgs& a) {
     if (!eo.valid(&error)) throw UsageError(fmt::format("option for '{}': {}", name, error));
     a.options.push_back(eo);
   }
+  check_toy_sizes(a);
 }
 
 // Repeated estimates at theta (after the warm-up of stateful baselines) for one (t, estimator).

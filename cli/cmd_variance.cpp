@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "core/limits.hpp"
 #include "store/h5io.hpp"
 #include "run/probe.hpp"
 #include "run/train.hpp"
@@ -57,6 +58,11 @@ int run_variance(const std::vector<std::string>& args, const Context& context) {
   const data::DataSplits data = train::load_data(config);
   if (!train::check_data(config, data, &error)) throw UsageError(error);
   const Matrix x = probe::probe_batch(config, data);
+  double draws = 0;
+  for (const auto& entry : basket) draws += double(probe_options.draws) * double(x.rows()) * entry.options.samples;
+  if (auto problem = limits::work_shortfall(fmt::format("--draws {}", probe_options.draws), draws, "--draws");
+      !problem.empty())
+    throw UsageError(problem);
 
   std::cout << fmt::format("run {} at step {}: {} draws per estimator, minibatch of {} (per-example gradients)\n", id,
                            step, probe_options.draws, x.rows());

@@ -6,11 +6,13 @@
 #include <csignal>
 #include <cstdlib>
 #include <exception>
+#include <new>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "cli/cli.hpp"
+#include "core/limits.hpp"
 #include "store/h5io.hpp"
 #include "gradest_version.hpp"
 
@@ -68,6 +70,9 @@ int main(int argc, char** argv) {
         std::_Exit(1);
       }
       std::cerr << "gradest " << name << ": HDF5 error: " << e.getDetailMsg() << "\n";
+      return 1;
+    } catch (const std::bad_alloc&) {  // sizes are checked first (core/limits.hpp); their estimates are lower bounds
+      std::cerr << "gradest " << name << ": " << gradest::limits::out_of_memory_message() << "\n";
       return 1;
     } catch (const std::exception& e) {
       std::cerr << "gradest " << name << ": " << e.what() << "\n";

@@ -23,4 +23,28 @@ void require_input(const std::string& path, std::string_view what, std::uintmax_
 // True when `path` names the same file as an input recorded by require_input.
 bool is_input(const std::string& path);
 
+// ---- outputs ---------------------------------------------------------------------------------------
+// An exclusive lock (flock) on `path`, created if missing, held until destruction or the end of the
+// process (a killed holder releases it; the file itself stays, holding the last holder's pid, host
+// and start time). Throws InputError naming `what` and the holder if another process holds it.
+class ExclusiveLock {
+ public:
+  ExclusiveLock(const std::string& path, std::string_view what);
+  ~ExclusiveLock();
+  ExclusiveLock(const ExclusiveLock&) = delete;
+  ExclusiveLock& operator=(const ExclusiveLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+// Partial outputs ("<output>.partial-<pid>") are registered while written: SIGINT, SIGTERM and
+// SIGHUP remove them before the process ends (the handler is installed only where the signal has
+// its default action; commands with their own handler clean up themselves).
+void register_partial(const std::string& path);
+void unregister_partial(const std::string& path);
+// Removes "<output>.partial-<pid>" files left beside `output` by processes that no longer run
+// (kill -9, a crash, a power cut). Files of running processes are left alone.
+void remove_stale_partials(const std::string& output);
+
 }  // namespace gradest::files

@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numbers>
 #include <stdexcept>
 #include <utility>
@@ -44,6 +46,36 @@ std::string_view to_string(Likelihood likelihood) {
 
 std::string_view likelihood_names() { return "bernoulli, gaussian-fixed, gaussian-learned, categorical"; }
 
+namespace {
+// Network::parameter_count in double: sizes that overflow an index are refused, not wrapped.
+double network_parameters(double in, double out, const NetworkSpec& spec) {
+  double count = 0, previous = in;
+  for (int h : spec.hidden) {
+    count += previous * h + h;
+    previous = h;
+  }
+  return count + previous * out + out;
+}
+}  // namespace
+
+double VaeConfig::parameter_count() const {
+  const LatentFamily& f = family();
+  double count = network_parameters(input_dim, double(f.encoder_outputs(latents)), encoder) +
+                 network_parameters(double(f.sample_columns(latents)), double(input_dim) *
+                                    (likelihood == Likelihood::categorical ? categories : 1), decoder) +
+                 double(f.prior_parameters(latents));
+  return likelihood == Likelihood::gaussian_learned ? count + input_dim : count;
+}
+
+double VaeConfig::widest_layer() const {
+  const LatentFamily& f = family();
+  double widest = std::max({double(input_dim), double(f.encoder_outputs(latents)), double(f.sample_columns(latents)),
+                            double(input_dim) * (likelihood == Likelihood::categorical ? categories : 1)});
+  for (int h : encoder.hidden) widest = std::max(widest, double(h));
+  for (int h : decoder.hidden) widest = std::max(widest, double(h));
+  return widest;
+}
+
 bool VaeConfig::valid(std::string* error) const {
   auto fail = [&](std::string message) {
     if (error) *error = std::move(message);
@@ -67,6 +99,14 @@ bool VaeConfig::valid(std::string* error) const {
     return fail(fmt::format("input mean must have size {} (the input dimension), got {}", input_dim, input_mean.size()));
   if (latent == LatentKind::categorical && latent_categories < 2)
     return fail(fmt::format("categorical latents need at least 2 categories, got {}", latent_categories));
+  // Layer widths are ints: k * C latent columns and D * V decoder outputs must fit.
+  constexpr double kMaxWidth = std::numeric_limits<int>::max();
+  if (double(family().encoder_outputs(latents)) > kMaxWidth)
+    return fail(fmt::format("{} latents need {} encoder outputs, more than the {} a layer may have", latents,
+                            double(family().encoder_outputs(latents)), kMaxWidth));
+  if (double(input_dim) * (likelihood == Likelihood::categorical ? categories : 1) > kMaxWidth)
+    return fail(fmt::format("{} inputs x {} categories exceed the {} outputs a layer may have", input_dim, categories,
+                            kMaxWidth));
   if (signed_latent_input && !family().binary())
     return fail("signed latent input (decoder sees 2z-1) is for Bernoulli latents only");
   if (output_bias_init.size() != 0 && output_bias_init.size() != decoder_outputs())

@@ -78,6 +78,11 @@ struct VaeConfig {
   int decoder_outputs() const { return likelihood == Likelihood::categorical ? input_dim * categories : input_dim; }
   // False with a one-line reason naming the field and its allowed values.
   bool valid(std::string* error) const;
+  // What the model this config builds will hold, worked out without building it (the memory
+  // check before anything is allocated): its parameter count, and the widest layer an example
+  // passes through (input, hidden layers, latent parameters and samples, decoder outputs).
+  double parameter_count() const;
+  double widest_layer() const;
 };
 
 class Vae {

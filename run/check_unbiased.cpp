@@ -1,5 +1,7 @@
 #include "run/check_unbiased.hpp"
 
+#include "core/limits.hpp"
+
 #include <fmt/format.h>
 
 #include <chrono>
@@ -127,6 +129,12 @@ CheckResult check_unbiased(const CheckSpec& spec) {
   if (latents < 1 || latents > max_latents)
     throw ConfigError(fmt::format("--latents for {} must be in 1..{}, got {}", to_string(spec.model), max_latents, latents));
   if (spec.batch < 1 || spec.batch > 64) throw ConfigError(fmt::format("--batch must be in 1..64, got {}", spec.batch));
+  const double rows = double(spec.options.samples) * spec.batch;
+  const std::string subject = fmt::format("--samples {} with --draws {}", spec.options.samples, spec.draws);
+  if (auto problem = limits::work_shortfall(subject, rows * double(spec.draws), "--samples or --draws"); !problem.empty())
+    throw ConfigError(problem);
+  // One estimate's samples, their objective values and gradients: a few hundred bytes a row.
+  limits::require_memory(subject, "one estimate's samples", 256 * rows, "--samples");
   const bool bound = estimator->info().target == Target::importance_bound;
   if (toy) {
     if (bound)

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "run/gaussian_draws.hpp"
+#include "core/limits.hpp"
 #include "store/h5io.hpp"
 
 namespace gradest {
@@ -24,6 +25,16 @@ bool GaussianToyOptions::valid(std::string* error) const {
   if (samples < 1 || samples > std::numeric_limits<int>::max())
     return fail(fmt::format("option '--samples': must be an integer >= 1, got {}", samples));
   if (repeats < 2) return fail(fmt::format("option '--repeats': must be an integer >= 2, got {}", repeats));
+  const double draws = double(samples) * double(repeats) * double(k.size()) * double(kGaussianToyEstimators.size());
+  if (auto problem = limits::work_shortfall(fmt::format("--samples {} with --repeats {}", samples, repeats), draws,
+                                            "--samples, --repeats or --k");
+      !problem.empty())
+    return fail(problem);
+  // Every cell in flight keeps its estimates (two doubles per repeat).
+  if (auto problem = limits::memory_shortfall(fmt::format("--repeats {}", repeats), "the estimates of one cell",
+                                              16.0 * double(repeats), "--repeats");
+      !problem.empty())
+    return fail(problem);
   for (double value : k)
     if (!GaussianTestCost{cost, value}.finite_variances(sigma))
       return fail(fmt::format(

@@ -2,16 +2,19 @@
 #include "models/latent_family.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <numeric>
 
 #include "core/errors.hpp"
 #include "core/text.hpp"
 #include "store/h5io.hpp"
+#include "core/limits.hpp"
 #include "models/distributions.hpp"
 
 namespace gradest::train {
@@ -76,6 +79,51 @@ VaeConfig make_vae_config(const TrainConfig& config, const data::DataSplits& dat
   return vae_config(config, int(data.train.dim()), need_mean ? seen_mean(config, data.train) : VectorD());
 }
 
+namespace {
+std::string layers_text(const std::vector<int>& hidden) {
+  return hidden.empty() ? std::string("linear") : fmt::format("{}", fmt::join(hidden, ","));
+}
+}  // namespace
+
+static std::string memory_problem(const TrainConfig& resolved, const VaeConfig& vc) {
+  // At least: parameters with gradient and two optimiser moments; one step's activations and
+  // their gradients (batch x samples rows through the widest layer); one evaluation chunk (8192
+  // rows, or K rows when K > 8192) through the widest layer, forward and its samples.
+  const double real = sizeof(Real), width = vc.widest_layer();
+  const double eval_rows = std::max(8192.0, double(resolved.iwae_samples));
+  const std::string sizes = fmt::format("--latents {}{}, --encoder {}, --decoder {}", vc.latents,
+                                        vc.latent == LatentKind::categorical
+                                            ? fmt::format(", --latent-categories {}", vc.latent_categories)
+                                            : std::string(),
+                                        layers_text(vc.encoder.hidden), layers_text(vc.decoder.hidden));
+  const char* size_options = "--latents, --latent-categories, --encoder or --decoder";
+  struct Term {
+    std::string subject, what;
+    double bytes;
+    const char* options;
+  };
+  const Term terms[] = {
+      {sizes, fmt::format("the model's {:.4g} parameters with their gradient and optimiser state", vc.parameter_count()),
+       4 * real * vc.parameter_count(), size_options},
+      {fmt::format("--batch {}, --samples {}", resolved.batch, resolved.estimator_options.samples),
+       fmt::format("one training step's activations through the widest layer ({:.0f} units)", width),
+       4 * real * width * double(resolved.batch) * std::max(1, resolved.estimator_options.samples),
+       "--batch or --samples"},
+      resolved.iwae_samples > 8192
+          ? Term{fmt::format("--iwae-samples {}", resolved.iwae_samples), "the evaluation of the K-sample bound",
+                 2 * real * width * eval_rows, "--iwae-samples"}
+          : Term{sizes, fmt::format("an evaluation chunk of 8192 rows through the widest layer ({:.0f} units)", width),
+                 2 * real * width * eval_rows, size_options}};
+  double total = 0;
+  const Term* largest = &terms[0];
+  for (const auto& t : terms) {
+    total += t.bytes;
+    if (t.bytes > largest->bytes) largest = &t;
+  }
+  return limits::memory_shortfall(largest->subject, largest->what + ", with the rest of the run,", total,
+                                  largest->options);
+}
+
 bool check_data(const TrainConfig& config, const data::DataSplits& data, std::string* error) {
   auto fail = [&](std::string message) {
     if (error) *error = std::move(message);
@@ -107,6 +155,7 @@ bool check_data(const TrainConfig& config, const data::DataSplits& data, std::st
   const VaeConfig vc = make_vae_config(resolved, data);
   std::string vae_error;
   if (!vc.valid(&vae_error)) return fail(vae_error);
+  if (auto problem = memory_problem(resolved, vc); !problem.empty()) return fail(problem);
   return true;
 }
 
@@ -117,7 +166,10 @@ std::unique_ptr<Vae> load_model(const H5::Group& run_group, TrainConfig* config_
   if (!run_group.nameExists("params")) throw ConfigError("the run has no saved parameters (params/)");
   H5::Group params = run_group.openGroup("params");
   std::int64_t input_dim = 0;
-  params.openAttribute("input_dim").read(H5::PredType::NATIVE_INT64, &input_dim);
+  if (params.attrExists("input_dim")) params.openAttribute("input_dim").read(H5::PredType::NATIVE_INT64, &input_dim);
+  if (input_dim < 1 || input_dim > std::numeric_limits<int>::max())
+    throw InputError(fmt::format("the run's params@input_dim is {}; expected 1 to {}", input_dim,
+                                 std::numeric_limits<int>::max()));
   VectorD mean;
   if (params.nameExists("input_mean")) {
     const auto m = h5::read_vector(params, "input_mean");
@@ -126,6 +178,10 @@ std::unique_ptr<Vae> load_model(const H5::Group& run_group, TrainConfig* config_
   TrainConfig for_model = config;
   for_model.output_bias_init = false;  // the saved parameters hold the trained bias
   VaeConfig vc = vae_config(for_model, int(input_dim), mean);
+  // The recorded sizes are the file's word: checked like the command line's before allocation.
+  std::string problem;
+  if (!vc.valid(&problem) || !(problem = memory_problem(config, vc)).empty())
+    throw InputError("the run's recorded model: " + problem);
   Rng unused(0);
   auto vae = Vae::make(vc, unused);
   h5::load_parameters(run_group, *vae, "the run");

@@ -1,10 +1,15 @@
 #include "run/x2_driver.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cmath>
 
 #include <bit>
 #include <memory>
 
+#include "core/limits.hpp"
 #include "models/toy_x2.hpp"
 #include "run/gaussian_draws.hpp"
 #include "store/h5io.hpp"
@@ -21,10 +26,24 @@ bool X2Options::valid(std::string* error) const {
     if (error) *error = std::move(message);
     return false;
   };
+  // The estimators run in float32: phi^2 and the variances (phi^4 / N) stay well inside its range.
+  for (double value : phi)
+    if (!(std::abs(value) <= 1e6))
+      return fail(fmt::format("option '--phi': every phi must be a number in [-1e6, 1e6] (float32 estimators), got {}",
+                              value));
   for (auto samples : n)
     if (samples < 1) return fail(fmt::format("option '--n': every N must be an integer >= 1, got {}", samples));
   if (repeats < 2) return fail(fmt::format("option '--repeats': must be an integer >= 2, got {}", repeats));
   if (threads < 1) return fail(fmt::format("option '--threads': must be an integer >= 1, got {}", threads));
+  double draws = 0;
+  for (auto samples : n) draws += double(samples) * double(repeats) * double(phi.size() * kX2Estimators.size());
+  const std::string subject = fmt::format("--n {} with --repeats {}", fmt::join(n, ","), repeats);
+  if (auto problem = limits::work_shortfall(subject, draws, "--n, --repeats or --phi"); !problem.empty()) return fail(problem);
+  // Every cell in flight keeps its estimates (two doubles per repeat).
+  if (auto problem = limits::memory_shortfall(fmt::format("--repeats {}", repeats), "the estimates of the cells in flight",
+                                              16.0 * double(repeats) * std::max(1, threads), "--repeats or --threads");
+      !problem.empty())
+    return fail(problem);
   return true;
 }
 

@@ -11,6 +11,7 @@
 
 #include "core/errors.hpp"
 #include "core/files.hpp"
+#include "core/limits.hpp"
 #include "core/text.hpp"
 #include "models/enumerate.hpp"
 
@@ -219,6 +220,10 @@ RowMatrix read_h5_matrix(H5::H5File& file, const std::string& path, const std::s
   const H5T_class_t type_class = ds.getTypeClass();
   if (type_class != H5T_FLOAT && type_class != H5T_INTEGER)
     throw InputError(fmt::format("data file '{}': dataset '{}' is not numeric", path, name));
+  // The extents are the file's word: a small compressed file may declare any size.
+  limits::require_memory(fmt::format("data file '{}'", path),
+                         fmt::format("its dataset '{}' ({} x {})", name, dims[0], dims[1]),
+                         (8.0 + sizeof(Real)) * double(dims[0]) * double(dims[1]), "the data (or use a smaller file)");
   Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> values{Index(dims[0]), Index(dims[1])};
   ds.read(values.data(), H5::PredType::NATIVE_DOUBLE);
   if (!values.allFinite())
@@ -285,6 +290,14 @@ bool SyntheticOptions::valid(std::string* error) const {
   if (dim < 1) return fail(fmt::format("synthetic dim must be >= 1, got {}", dim));
   if (train < 1 || test < 1) return fail(fmt::format("synthetic train and test sizes must be >= 1, got {} and {}", train, test));
   if (!(weight_scale > 0)) return fail(fmt::format("synthetic weight scale must be > 0, got {}", weight_scale));
+  // Both splits are kept, and the larger is drawn through z and x matrices first.
+  const double largest = double(std::max(train, test)), real = sizeof(Real);
+  const double bytes = real * (double(dim) * (double(train) + double(test) + largest) + double(latents) * largest);
+  if (auto problem = limits::memory_shortfall(fmt::format("--synthetic-train {}, --synthetic-test {}", train, test),
+                                              fmt::format("the synthetic data ({} dimensions)", dim), bytes,
+                                              "--synthetic-train, --synthetic-test, --synthetic-dim or --synthetic-latents");
+      !problem.empty())
+    return fail(problem);
   return true;
 }
 

@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <vector>
 #include <cerrno>
 #include <ctime>
 #include <filesystem>
@@ -45,12 +47,22 @@ void check_output_path(const std::string& path, bool overwrite) {
     throw InputError(fmt::format("cannot write '{}': directory '{}' is not writable", path, dir.string()));
 }
 
-OutputFile::OutputFile(std::string path, bool overwrite, const RunMetadata& metadata)
-    : path_(std::move(path)), partial_(fmt::format("{}.partial-{}", path_, ::getpid())), overwrite_(overwrite) {
+OutputFile::OutputFile(std::string path, bool overwrite, const RunMetadata& metadata, Staging staging)
+    : path_(std::move(path)), partial_(fmt::format("{}.partial-{}", path_, ::getpid())), overwrite_(overwrite),
+      staging_(staging) {
   check_output_path(path_, overwrite);
+  files::remove_stale_partials(path_);
+  files::register_partial(partial_);
   try {
-    file_ = std::make_unique<H5::H5File>(partial_, H5F_ACC_TRUNC);
+    if (staging_ == Staging::memory) {
+      H5::FileAccPropList in_memory;
+      in_memory.setCore(std::size_t(1) << 20, /*backing_store=*/false);
+      file_ = std::make_unique<H5::H5File>(partial_, H5F_ACC_TRUNC, H5::FileCreatPropList::DEFAULT, in_memory);
+    } else {
+      file_ = std::make_unique<H5::H5File>(partial_, H5F_ACC_TRUNC);
+    }
   } catch (const H5::Exception&) {
+    files::unregister_partial(partial_);
     throw InputError(fmt::format("cannot create '{}'", partial_));
   }
   H5::Group root = file_->openGroup("/");
@@ -83,6 +95,28 @@ void OutputFile::abandon() {
     (void)file_.release();
   }
   std::remove(partial_.c_str());
+  files::unregister_partial(partial_);
+}
+
+void OutputFile::write_image() {
+  const ssize_t size = H5Fget_file_image(file_->getId(), nullptr, 0);
+  std::vector<char> image(size > 0 ? std::size_t(size) : 0);
+  if (size <= 0 || H5Fget_file_image(file_->getId(), image.data(), image.size()) != size)
+    throw std::runtime_error(fmt::format("cannot write '{}': HDF5 gave no file image", path_));
+  file_->close();
+  file_.reset();
+  std::FILE* out = std::fopen(partial_.c_str(), "wb");
+  bool ok = out != nullptr && std::fwrite(image.data(), 1, image.size(), out) == image.size();
+  ok = out != nullptr && std::fflush(out) == 0 && ::fsync(::fileno(out)) == 0 && ok;
+  const int error = errno;
+  if (out != nullptr) ok = std::fclose(out) == 0 && ok;
+  if (!ok) {
+    std::remove(partial_.c_str());
+    files::unregister_partial(partial_);
+    throw std::runtime_error(fmt::format("cannot write '{}' ({} bytes): {} (disk full or file size limit?); nothing was "
+                                         "written",
+                                         path_, image.size(), std::strerror(error)));
+  }
 }
 
 void OutputFile::commit() {
@@ -90,8 +124,12 @@ void OutputFile::commit() {
     abandon();
     throw std::runtime_error(fmt::format("cannot write '{}' (disk full or file size limit?); nothing was written", path_));
   }
-  file_->close();
-  file_.reset();
+  if (staging_ == Staging::memory) {
+    write_image();
+  } else {
+    file_->close();
+    file_.reset();
+  }
   // The output may have become an input (read after the output was opened) or appeared meanwhile.
   if (files::is_input(path_)) {
     std::remove(partial_.c_str());
@@ -111,6 +149,7 @@ void OutputFile::commit() {
   } else {
     fs::rename(partial_, path_, ec);  // file systems without hard links
   }
+  files::unregister_partial(partial_);
   if (ec) {
     std::remove(partial_.c_str());
     throw std::runtime_error(fmt::format("cannot rename '{}' to '{}': {}", partial_, path_, ec.message()));

@@ -27,9 +27,15 @@ struct RunMetadata {
 // Throws InputError if `path` exists and !overwrite, or its directory cannot be written.
 void check_output_path(const std::string& path, bool overwrite);
 
+// Where an output is built before commit(): on disk as the partial file (written as it grows:
+// training traces survive a crash), or in memory and written out whole by commit() (merges:
+// libhdf5 1.10 crashes inside H5Ocopy when a write fails, so a full disk must meet gradest's own
+// write, never HDF5's).
+enum class Staging { disk, memory };
+
 class OutputFile {
  public:
-  OutputFile(std::string path, bool overwrite, const RunMetadata& metadata);
+  OutputFile(std::string path, bool overwrite, const RunMetadata& metadata, Staging staging = Staging::disk);
   ~OutputFile();  // removes the partial file unless committed
   OutputFile(const OutputFile&) = delete;
   OutputFile& operator=(const OutputFile&) = delete;
@@ -40,8 +46,10 @@ class OutputFile {
 
  private:
   void abandon();
+  void write_image();  // Staging::memory: the in-memory file into the partial file
   std::string path_, partial_;
   bool overwrite_ = false;
+  Staging staging_ = Staging::disk;
   // Held by pointer: after a failed close (disk full) HDF5 must not be asked to close it again.
   std::unique_ptr<H5::H5File> file_;
   bool committed_ = false;

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "core/errors.hpp"
+#include "core/limits.hpp"
 #include "core/text.hpp"
 
 namespace gradest::merge {
@@ -122,7 +123,14 @@ std::size_t merge_files(const std::vector<std::string>& inputs, const std::strin
                                      inputs[it->second], inputs[f], diff));
     }
   }
-  h5::OutputFile out(output, overwrite, metadata);
+  // Built in memory (h5::Staging): a full disk must not reach libhdf5's H5Ocopy, which crashes on
+  // a failed write. The merged file is at most about the inputs' size.
+  double bytes = 0;
+  std::error_code ec;
+  for (const auto& path : inputs) bytes += double(std::filesystem::file_size(path, ec));
+  limits::require_memory(fmt::format("merge of {} files", inputs.size()), "the merged file, built in memory", 2 * bytes,
+                         "the number of input files");
+  h5::OutputFile out(output, overwrite, metadata, h5::Staging::memory);
   H5::Group runs_out = h5::ensure_group(out.file(), "/runs");
   for (const auto& [f, id] : to_copy) {
     H5::Group src = files[f].openGroup("/runs");

@@ -48,8 +48,13 @@ std::vector<std::string> grid_values(const std::string& key, const std::string& 
       }
     }
   }
-  for (const auto& item : items)
+  for (const auto& item : items) {
     if (item.empty()) throw ConfigError(fmt::format("{}: key '{}' has an empty value in '{}'", source, key, raw));
+    // Each value becomes one argument of a `gradest train` process (the kernel refuses one over 128 KiB).
+    if (item.size() > kMaxValueLength)
+      throw ConfigError(fmt::format("{}: a value of key '{}' has {} characters; at most {} are allowed", source, key,
+                                    item.size(), kMaxValueLength));
+  }
   return items;
 }
 

@@ -27,6 +27,9 @@ namespace gradest::sweep {
 
 using Setting = std::pair<std::string, std::string>;
 
+// The longest value a sweep config may give a key (each value is one argument of a child process).
+inline constexpr std::size_t kMaxValueLength = 4096;
+
 struct SweepSpec {
   std::string name;
   std::vector<std::pair<std::string, std::vector<std::string>>> keys;  // file order

@@ -9,6 +9,7 @@
 #include <map>
 
 #include "core/errors.hpp"
+#include "core/files.hpp"
 #include "core/text.hpp"
 #include "store/h5io.hpp"
 #include "store/merge.hpp"
@@ -151,6 +152,17 @@ SweepPlan plan_sweep(const SweepOptions& options) {
 }
 
 SweepResult run_sweep(const SweepPlan& plan, const SweepObserver& observer) {
+  // One sweep (or shard) per output folder at a time: a second one is refused, naming the first.
+  const fs::path dir(plan.options.out_dir);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  const Shard& shard = plan.options.shard;
+  const std::string lock_name = shard.count == 1 ? std::string(".sweep.lock")
+                                                 : fmt::format(".sweep-shard-{}-of-{}.lock", shard.index, shard.count);
+  const files::ExclusiveLock lock((dir / lock_name).string(),
+                                  shard.count == 1 ? fmt::format("output folder '{}'", dir.string())
+                                                   : fmt::format("shard {} of {} in output folder '{}'", shard.index,
+                                                                 shard.count, dir.string()));
   const Todo todo = prepare_output(plan);
   SweepResult result;
   SweepStatus& status = result.status;

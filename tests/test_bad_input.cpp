@@ -8,9 +8,11 @@
 
 #include <H5Cpp.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <string>
@@ -75,6 +77,26 @@ struct Fixture {
     std::ofstream(dir / "placeholder.ini") << "[train]\nmodel = bernoulli-vae\nencod%invalid_line%xnam\n";
     std::ofstream(dir / "pair.ini") << "[train]\nmodel = bernoulli-vae\nestimator = reinforce, pathwise\n";
     std::ofstream(dir / "existing.h5") << "precious\n";
+    std::ofstream(dir / "long-value.ini") << "[train]\nmodel = bernoulli-vae\nestimator = " << std::string(200000, 'a') << "\n";
+    // Run files whose record was tampered with: no configuration, another configuration.
+    for (const char* name : {"no-config.h5", "edited-config.h5"}) {
+      fs::copy_file(dir / "run.h5", dir / name);
+      H5::H5File file((dir / name).string(), H5F_ACC_RDWR);
+      H5::Group runs = file.openGroup("/runs");
+      H5::Group run = runs.openGroup(runs.getObjnameByIdx(0));
+      std::string config = gradest::h5::read_string_attribute(run, "config");
+      config.replace(config.find("steps = 5"), 9, "steps = 6");
+      gradest::h5::write_attribute(run, "config", std::string(name) == "no-config.h5" ? std::string() : config);
+    }
+    // A data file of a few kB declaring 10^6 x 10^6 values (chunked, never written).
+    {
+      H5::H5File huge((dir / "huge.h5").string(), H5F_ACC_TRUNC);
+      const hsize_t dims[2] = {1000000, 1000000}, chunk[2] = {16, 16};
+      H5::DSetCreatPropList props;
+      props.setChunk(2, chunk);
+      for (const char* name : {"train", "test"})
+        huge.createDataSet(name, H5::PredType::NATIVE_FLOAT, H5::DataSpace(2, dims), props);
+    }
     // A FIFO: opening it for reading blocks until a writer comes, so an input must be refused
     // before it is opened (the cases run under `timeout`).
     REQUIRE(::mkfifo((dir / "fifo.h5").c_str(), 0600) == 0);
@@ -96,7 +118,8 @@ struct Case {
 
 TEST_CASE("bad input: one line, non-zero exit, nothing written or overwritten", "[cli][bad-input]") {
   Fixture f;
-  const std::string tiny = " --data synthetic --synthetic-train 200 --synthetic-test 50 --latents 4 --steps 5 --batch 10 --quiet";
+  const std::string small = " --data synthetic --synthetic-train 200 --synthetic-test 50 --steps 5 --batch 10 --quiet";
+  const std::string tiny = small + " --latents 4";
   const std::vector<Case> cases = {
       {"unknown subcommand", "trian", "unknown subcommand 'trian'; allowed:"},
       {"option before the subcommand", "--colour", "unknown option '--colour'"},
@@ -163,8 +186,50 @@ TEST_CASE("bad input: one line, non-zero exit, nothing written or overwritten", 
       {"variance: other schema", "variance --from {d}/future.h5 --estimators reinforce --draws 10 --out {d}/out/v.h5", "schema version 99"},
       {"rerun: not HDF5", "rerun {d}/text.h5", "not an HDF5 file"},
       {"rerun: other schema", "rerun {d}/future.h5", "schema version 99"},
+      // Sizes are bounded before anything is allocated (issue 13): the option, the memory and the limit.
+      {"train: 10^6 latents", "train" + small + " --latents 1000000 --out {d}/out/a.h5",
+       "reduce --latents, --latent-categories, --encoder or --decoder", "ulimit -v 4000000; "},
+      {"train: 10^6 hidden units", "train" + small + " --latents 4 --encoder 1000000,1000000 --out {d}/out/a.h5",
+       "reduce --latents, --latent-categories, --encoder or --decoder", "ulimit -v 4000000; "},
+      {"train: 10^8 samples", "train" + small + " --latents 4 --estimator reinforce-loo --samples 100000000 --out {d}/out/a.h5",
+       "reduce --batch or --samples", "ulimit -v 4000000; "},
+      {"train: 10^9 importance samples", "train" + small + " --latents 4 --iwae-samples 1000000000 --out {d}/out/a.h5",
+       "reduce --iwae-samples", "ulimit -v 4000000; "},
+      {"train: 10^9 synthetic examples", "train --data synthetic --synthetic-train 1000000000 --latents 4 --steps 5 --batch 10 "
+       "--quiet --out {d}/out/a.h5", "reduce --synthetic-train", "ulimit -v 4000000; "},
+      {"categorical-vae: 10^5 x 10^5 latent columns", "train --model categorical-vae --data synthetic --synthetic-train 200 "
+       "--synthetic-test 50 --latents 100000 --latent-categories 100000 --steps 5 --batch 10 --quiet --out {d}/out/a.h5",
+       "more than the 2147483647"},
+      {"train: data file declaring 10^12 values", "train --model bernoulli-vae --data {d}/huge.h5 --binarize none --out {d}/out/a.h5",
+       "data file", "ulimit -v 4000000; "},
+      {"toy: 10^10 repeats", "toy --repeats 10000000000 --out {d}/out/a.h5", "reduce --repeats", "ulimit -v 4000000; "},
+      {"toy: 10^9 samples", "toy --samples 1000000000 --out {d}/out/a.h5", "objective evaluations"},
+      {"toy-bernoulli: 10^10 repeats", "toy-bernoulli --repeats 10000000000 --out {d}/out/a.h5", "reduce --repeats or --samples"},
+      {"toy-bernoulli: 10^9 samples", "toy-bernoulli --samples 1000000000 --out {d}/out/a.h5", "objective evaluations"},
+      {"toy-bernoulli: 10^9 repeats", "toy-bernoulli --repeats 1000000000 --estimators reinforce --t 0.5 --out {d}/out/a.h5",
+       "reduce --repeats or --samples", "ulimit -v 4000000; "},
+      {"x2: N = 10^10", "x2 --n 10000000000 --out {d}/out/a.h5", "objective evaluations"},
+      {"x2: 10^10 repeats", "x2 --n 1 --repeats 10000000000 --out {d}/out/a.h5", "reduce --repeats",
+       "ulimit -v 4000000; "},
+      {"x2: phi = 1e308", "x2 --phi 1e308 --out {d}/out/a.h5", "option '--phi'"},
+      {"x2: phi = -inf", "x2 --phi=-inf --out {d}/out/a.h5", "option '--phi'"},
+      {"check-unbiased: 2 x 10^9 samples", "check-unbiased --model bernoulli-vae --estimator reinforce --samples 2000000000",
+       "objective evaluations"},
+      {"encode: 10^8 samples", "encode --from {d}/run.h5 --samples 100000000 --out {d}/out/a.h5", "reduce --samples",
+       "ulimit -v 4000000; "},
+      {"sample: 10^10 draws", "sample --from {d}/run.h5 --count 10000000000 --out {d}/out/a.h5", "reduce --count",
+       "ulimit -v 4000000; "},
+      {"variance: 10^12 draws", "variance --from {d}/run.h5 --estimators reinforce --draws 1000000000000 --out {d}/out/a.h5",
+       "objective evaluations"},
+      {"sweep: a 200,000-character value", "sweep {d}/long-value.ini --out {d}/out/s", "at most 4096"},
+      // rerun trusts nothing it reads.
+      {"rerun: an empty recorded configuration", "rerun {d}/no-config.h5", "empty recorded configuration"},
+      {"rerun: an edited recorded configuration", "rerun {d}/edited-config.h5", "does not match its recorded configuration"},
+      {"rerun --out over a file", "rerun {d}/run.h5 --out {d}/existing.h5", "exists; pass --force"},
       {"output exists", "x2 --repeats 10 --n 10 --out {d}/existing.h5", "exists; pass --force"},
       {"output folder missing", "x2 --repeats 10 --n 10 --out {d}/nowhere/a.h5", "does not exist"},
+      {"merge: disk full (file-size limit; libhdf5 crashed in H5Ocopy)", "merge {d}/run.h5 -o {d}/out/m.h5", "disk full",
+       "ulimit -f 4; "},
       {"disk full (file-size limit)", "x2 --repeats 10 --out {d}/out/a.h5", "disk full", "ulimit -f 4; "},
       {"disk full during training", "train --data synthetic --synthetic-train 200 --synthetic-test 50 --latents 4 --steps 300 --batch 10 --eval-every 10 --quiet --out {d}/out/a.h5", "disk full", "ulimit -f 16; "},
   };
@@ -192,16 +257,91 @@ TEST_CASE("gradest rerun reproduces a recorded run bit for bit and reports a cha
   Fixture f;
   const std::string binary = GRADEST_BINARY;
   CHECK(std::system((binary + " rerun " + (f.dir / "run.h5").string() + " > /dev/null 2>&1").c_str()) == 0);
-  fs::copy_file(f.dir / "run.h5", f.dir / "changed.h5");
-  {
-    H5::H5File file((f.dir / "changed.h5").string(), H5F_ACC_RDWR);
-    H5::Group runs = file.openGroup("/runs");
-    H5::DataSet values = runs.openGroup(runs.getObjnameByIdx(0)).openDataSet("params/values");
+  // Any recorded value changed by one ulp (a dataset, an attribute, the synthetic truth) is found.
+  using Edit = std::function<void(H5::Group&)>;
+  auto nudge_float = [](H5::DataSet values) {
     std::vector<float> v(static_cast<std::size_t>(values.getSpace().getSimpleExtentNpoints()));
     values.read(v.data(), H5::PredType::NATIVE_FLOAT);
-    v[0] = std::nextafter(v[0], 1e30f);  // one ulp
+    v[0] = std::nextafter(v[0], 1e30f);
     values.write(v.data(), H5::PredType::NATIVE_FLOAT);
+  };
+  const std::vector<std::pair<const char*, Edit>> edits = {
+      {"params/values", [&](H5::Group& run) { nudge_float(run.openDataSet("params/values")); }},
+      {"truth/values", [&](H5::Group& run) { nudge_float(run.openDataSet("truth/values")); }},
+      {"final_test_elbo", [](H5::Group& run) {
+         double value = 0;
+         run.openAttribute("final_test_elbo").read(H5::PredType::NATIVE_DOUBLE, &value);
+         gradest::h5::write_attribute(run, "final_test_elbo", std::nextafter(value, 1e300));
+       }},
+      {"status", [](H5::Group& run) { gradest::h5::write_attribute(run, "status", std::string("diverged")); }},
+      {"an added attribute", [](H5::Group& run) { gradest::h5::write_attribute(run, "note", std::string("x")); }},
+  };
+  for (const auto& [what, edit] : edits) {
+    INFO("changed: " << what);
+    const fs::path changed = f.dir / "changed.h5";
+    fs::remove(changed);
+    fs::copy_file(f.dir / "run.h5", changed);
+    {
+      H5::H5File file(changed.string(), H5F_ACC_RDWR);
+      H5::Group runs = file.openGroup("/runs");
+      H5::Group run = runs.openGroup(runs.getObjnameByIdx(0));
+      edit(run);
+    }
+    const int status = std::system((binary + " rerun " + changed.string() + " > /dev/null 2>&1").c_str());
+    CHECK(WEXITSTATUS(status) == 1);
   }
-  const int status = std::system((binary + " rerun " + (f.dir / "changed.h5").string() + " > /dev/null 2>&1").c_str());
+}
+
+TEST_CASE("gradest rerun reruns the training probe a run was recorded with", "[cli][rerun]") {
+  Fixture f;
+  const std::string binary = GRADEST_BINARY;
+  const fs::path probed = f.dir / "probed.h5";
+  REQUIRE(std::system((binary + " train --model bernoulli-vae --data synthetic --synthetic-train 200 --synthetic-test 50 "
+                                "--latents 4 --steps 20 --batch 10 --eval-every 10 --iwae-samples 2 --probe-every 10 "
+                                "--probe-estimators reinforce,arm:4 --probe-draws 5 --quiet --out " + probed.string())
+                           .c_str()) == 0);
+  CHECK(std::system((binary + " rerun " + probed.string() + " > /dev/null 2>&1").c_str()) == 0);
+  {
+    H5::H5File file(probed.string(), H5F_ACC_RDWR);
+    H5::Group runs = file.openGroup("/runs");
+    H5::DataSet trace = runs.openGroup(runs.getObjnameByIdx(0)).openDataSet("variance/arm-S4/trace_encoder");
+    std::vector<double> v(static_cast<std::size_t>(trace.getSpace().getSimpleExtentNpoints()));
+    trace.read(v.data(), H5::PredType::NATIVE_DOUBLE);
+    v[1] = std::nextafter(v[1], 1e300);
+    trace.write(v.data(), H5::PredType::NATIVE_DOUBLE);
+  }
+  const int status = std::system((binary + " rerun " + probed.string() + " > /dev/null 2>&1").c_str());
   CHECK(WEXITSTATUS(status) == 1);
+}
+
+TEST_CASE("two concurrent writers to one output: one wins, the other is refused and its result kept aside",
+          "[cli][concurrency]") {
+  Fixture f;
+  const std::string binary = GRADEST_BINARY;
+  const fs::path out = f.dir / "out" / "same.h5";
+  const std::string run = binary + " train --model bernoulli-vae --data synthetic --synthetic-train 2000 --synthetic-test 200 "
+                                   "--latents 8 --steps 300 --batch 20 --eval-every 100 --iwae-samples 5 --quiet --out " +
+                          out.string();
+  const fs::path err_a = f.dir / "a.err", err_b = f.dir / "b.err";
+  const int status = std::system(("(" + run + " 2> " + err_a.string() + "; echo $? > " + (f.dir / "a.rc").string() + ") & (" +
+                                  run + " 2> " + err_b.string() + "; echo $? > " + (f.dir / "b.rc").string() + ") & wait")
+                                     .c_str());
+  REQUIRE(status == 0);
+  const int a = std::stoi(slurp(f.dir / "a.rc")), b = std::stoi(slurp(f.dir / "b.rc"));
+  INFO("exits " << a << " and " << b << "; stderr: " << slurp(err_a) << " | " << slurp(err_b));
+  REQUIRE(std::min(a, b) == 0);
+  REQUIRE(std::max(a, b) == 2);
+  const std::string message = slurp(a == 2 ? err_a : err_b);
+  CHECK(std::count(message.begin(), message.end(), '\n') == 1);
+  CHECK(message.find(out.string()) != std::string::npos);
+  // The winner's run is whole (rerun reproduces it); the loser's finished result was not lost.
+  CHECK(std::system((binary + " rerun " + out.string() + " > /dev/null 2>&1").c_str()) == 0);
+  if (message.find("created by another process") != std::string::npos) {
+    bool kept = false;
+    for (const auto& entry : fs::directory_iterator(f.dir / "out"))
+      kept = kept || entry.path().filename().string().rfind("same.h5.unsaved-", 0) == 0;
+    CHECK(kept);
+  } else {
+    CHECK(message.find("exists; pass --force") != std::string::npos);  // the second started after the first ended
+  }
 }

@@ -5,7 +5,9 @@
 
 #include <H5Cpp.h>
 
+#include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -166,4 +168,24 @@ TEST_CASE("SIGINT stops a run and a sweep cleanly; --resume completes the sweep 
     CHECK(entry.path().extension() == ".h5");  // interrupted runs are committed, never left partial
   REQUIRE(sh(binary() + " sweep " + cfg + " --jobs 2 --resume --out " + cut + " > /dev/null 2>&1") == 0);
   require_same_runs(fs::path(whole) / "sweep.h5", fs::path(cut) / "sweep.h5");
+}
+
+TEST_CASE("a second sweep on the same output folder is refused, naming the first", "[sweep][cli][lock]") {
+  TempDir dir;
+  const std::string cfg = (dir.path / "tiny.ini").string(), out = (dir.path / "out").string();
+  const fs::path err = dir.path / "second.err";
+  // The first sweep in the background; the second starts once the first holds the folder.
+  const int second = sh("( " + binary() + " sweep " + cfg + " --jobs 1 --out " + out + " > /dev/null 2>&1 & ); " +
+                        "for i in $(seq 100); do [ -s " + out + "/.sweep.lock ] && break; sleep 0.1; done; " +
+                        binary() + " sweep " + cfg + " --jobs 1 --resume --out " + out + " > /dev/null 2> " + err.string());
+  std::ifstream in(err);
+  const std::string message((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  INFO("second sweep: exit " << second << ", stderr: " << message);
+  CHECK(second == 2);
+  CHECK(message.find("output folder '" + out + "' is in use by another gradest (pid ") != std::string::npos);
+  CHECK(std::count(message.begin(), message.end(), '\n') == 1);
+  // Once the first has ended, the folder is free again: --resume finds every run done.
+  REQUIRE(sh("for i in $(seq 1200); do flock -n " + out + "/.sweep.lock true && exit 0; sleep 0.1; done; exit 1") == 0);
+  REQUIRE(fs::exists(fs::path(out) / "sweep.h5"));
+  CHECK(sh(binary() + " sweep " + cfg + " --jobs 1 --resume --out " + out + " > /dev/null 2>&1") == 0);
 }
