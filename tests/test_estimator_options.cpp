@@ -239,7 +239,8 @@ TEST_CASE("declarations of one option by two estimators must agree; samples is e
   static constexpr OptionSpec kAgree[] = {kSameTemperature};
   const auto declared = declared_options(registry_and({&FakeEstimator::kInfo, &make_fake, kAgree}));
   CHECK(declared.size() == declared_options().size());
-  CHECK(declared[1].estimators == std::vector<std::string_view>{"gumbel-softmax", "fake-estimator"});
+  CHECK(declared[1].estimators ==
+        std::vector<std::string_view>{"gumbel-softmax", "straight-through-gumbel", "fake-estimator"});
   // ...and no estimator declares samples itself.
   static constexpr OptionSpec kOwnSamples[] = {kSamplesOption};
   CHECK_THROWS_AS(declared_options(registry_and({&FakeEstimator::kInfo, &make_fake, kOwnSamples})), std::logic_error);
