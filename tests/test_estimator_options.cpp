@@ -170,7 +170,7 @@ TEST_CASE("gradest list --options lists every declared option of every estimator
     CHECK(rows.size() == options_of(entry).size());
     for (const OptionSpec* declared : options_of(entry)) {
       OptionSpec spec = *declared;
-      if (declared == &kSamplesOption) spec.min = entry.info->min_samples;
+      if (declared == &kSamplesOption) spec.min = entry.info->min_samples, spec.max = entry.info->max_samples;
       const auto row = std::find_if(rows.begin(), rows.end(), [&](const std::string& r) {
         return r.rfind(fmt::format("  {} ", spec.name), 0) == 0;
       });
@@ -181,6 +181,7 @@ TEST_CASE("gradest list --options lists every declared option of every estimator
     }
   }
   CHECK(blocks["vimco"].front().find("an integer >= 2") != std::string::npos);
+  CHECK(blocks["unordered-set"].front().find("in [2, 12]") != std::string::npos);
   // Without --options, the table of estimators as before.
   const auto table = testing::run_gradest("list");
   CHECK(table.output.rfind("estimator ", 0) == 0);
