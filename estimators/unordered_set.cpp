@@ -91,22 +91,6 @@ void stochastic_beam_search(const MatrixD& log_q, Index b, Index k, int C, int S
   }
 }
 
-// A(T; m) for the probabilities t of T, where 1 - m - p(prefix) = p(T \ prefix) + outside: the sum
-// over the orderings of T by dynamic programming over its subsets.
-double ordering_sum(const std::vector<double>& t, double outside, std::vector<double>& mass, std::vector<double>& sum) {
-  const std::size_t n = t.size(), full = (std::size_t(1) << n) - 1;
-  mass.assign(full + 1, 0.0);
-  sum.assign(full + 1, 0.0);
-  for (std::size_t mask = 1; mask <= full; ++mask) mass[mask] = mass[mask & (mask - 1)] + t[std::size_t(std::countr_zero(mask))];
-  sum[0] = 1;
-  for (std::size_t mask = 1; mask <= full; ++mask)
-    for (std::size_t rest = mask; rest; rest &= rest - 1) {
-      const std::size_t before = mask ^ (rest & (~rest + 1));  // mask without its element placed last
-      sum[mask] += sum[before] / (mass[full ^ before] + outside);
-    }
-  return sum[full];
-}
-
 // The number of configurations of k latents with C values, saturated at `cap`.
 std::uint64_t configurations(int C, Index k, std::uint64_t cap) {
   std::uint64_t count = 1;
@@ -117,32 +101,30 @@ std::uint64_t configurations(int C, Index k, std::uint64_t cap) {
 }  // namespace
 
 void UnorderedSet::weights(const std::vector<double>& p, std::vector<double>& set_weight, MatrixD& baseline_weight) {
-  const std::size_t S = p.size();
-  double total = 0;
-  for (double x : p) total += x;
-  const double outside = std::max(0.0, 1.0 - total);
-  MatrixD pair = MatrixD::Zero(Index(S), Index(S));  // A2_ij
-  std::vector<double> t, mass, sum;
-  for (std::size_t i = 0; i < S; ++i)
-    for (std::size_t j = i + 1; j < S; ++j) {
-      t.clear();
-      for (std::size_t l = 0; l < S; ++l)
-        if (l != i && l != j) t.push_back(p[l]);
-      pair(Index(i), Index(j)) = pair(Index(j), Index(i)) = ordering_sum(t, outside, mass, sum);
-    }
-  std::vector<double> first(S);  // A1_i
-  double first_total = 0;
-  for (std::size_t i = 0; i < S; ++i) {
-    const double without_i = total - p[i] + outside;  // 1 - p_i
-    first[i] = pair.row(Index(i)).sum() / without_i;
-    first_total += first[i];
+  // G[U] = A(S \ U; p(U)) for every subset U of S (bit l = s_l), from the supersets down:
+  //   G[S] = 1,  G[U] = (1 / r(U)) sum_{x not in U} G[U + x],  r(U) = p(S \ U) + (1 - p(S)),
+  // the remaining mass once U is drawn. Then A1_i = G[{i}] and A2_ij = G[{i, j}]. In long double:
+  // the S - 2 factors 1 / r can each be ~1e40 when one configuration holds all but ~1e-40 of the
+  // mass, and their product would overflow a double.
+  const std::size_t S = p.size(), full = (std::size_t(1) << S) - 1;
+  std::vector<long double> mass(full + 1, 0.0L), G(full + 1, 0.0L);
+  for (std::size_t mask = 1; mask <= full; ++mask) mass[mask] = mass[mask & (mask - 1)] + p[std::size_t(std::countr_zero(mask))];
+  const long double outside = std::max(0.0L, 1.0L - mass[full]);
+  G[full] = 1;
+  for (std::size_t mask = full; mask-- > 1;) {
+    long double next = 0;
+    for (std::size_t absent = full ^ mask; absent; absent &= absent - 1) next += G[mask | (absent & (~absent + 1))];
+    G[mask] = next / (mass[full ^ mask] + outside);
   }
+  long double first_total = 0;
+  for (std::size_t i = 0; i < S; ++i) first_total += G[std::size_t(1) << i];
   set_weight.resize(S);
   baseline_weight.resize(Index(S), Index(S));
   for (std::size_t i = 0; i < S; ++i) {
-    set_weight[i] = first[i] / first_total;
-    baseline_weight.row(Index(i)) = pair.row(Index(i)) / first[i];
-    baseline_weight(Index(i), Index(i)) = p[i];
+    const long double first = G[std::size_t(1) << i];
+    set_weight[i] = double(first / first_total);
+    for (std::size_t j = 0; j < S; ++j)
+      baseline_weight(Index(i), Index(j)) = j == i ? p[i] : double(G[(std::size_t(1) << i) | (std::size_t(1) << j)] / first);
   }
 }
 

@@ -231,6 +231,22 @@ TEST_CASE("unordered-set: weights equal their definitions summed over every orde
   }
 }
 
+TEST_CASE("unordered-set: weights stay finite when one configuration holds all but 1e-39 of the mass",
+          "[estimators][categorical]") {
+  // S = 12: p_0 = 1 - 11e-40 (1 in double), eleven configurations of 1e-40. The remaining masses in
+  // the ordering sums are ~1e-39, ten factors of ~1e39 each (a double would overflow). In the limit
+  // the weights tend to p: p_0 R_0 = p_0 / p(S) -> 1, and each small one's -> 1e-40.
+  std::vector<double> p(12, 1e-40);
+  p[0] = 1 - 11e-40;
+  std::vector<double> set_weight;
+  MatrixD baseline_weight;
+  UnorderedSet::weights(p, set_weight, baseline_weight);
+  CHECK(set_weight[0] == Approx(1).epsilon(1e-12));
+  for (std::size_t i = 1; i < p.size(); ++i) CHECK(set_weight[i] / 1e-40 == Approx(1).epsilon(1e-6));
+  REQUIRE(baseline_weight.allFinite());
+  for (Index i = 0; i < baseline_weight.rows(); ++i) CHECK(baseline_weight.row(i).sum() == Approx(1).epsilon(1e-12));
+}
+
 TEST_CASE("unordered-set: its exact expectation over every unordered set is the exact gradient",
           "[estimators][categorical]") {
   struct Shape {
