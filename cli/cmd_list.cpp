@@ -22,7 +22,7 @@ void print_estimators() {
     std::cout << fmt::format("{:<15} {:<8} {:<6} {}\n", to_string(info.target), info.unbiased ? "unbiased" : "BIASED",
                              info.cost, info.summary);
   }
-  std::cout << "cost: objective evaluations per data point (S samples, K importance samples, k latents)\n";
+  std::cout << "cost: objective evaluations per data point (S samples, K importance samples, k latents with C values each)\n";
 }
 
 // One block per estimator: "name" then a row per option it declares (samples first, with the
@@ -37,7 +37,7 @@ void print_options() {
     std::vector<Row> rows;
     for (const OptionSpec* declared : options_of(entry)) {
       OptionSpec spec = *declared;
-      if (declared == &kSamplesOption) spec.min = entry.info->min_samples;
+      if (declared == &kSamplesOption) spec.min = entry.info->min_samples, spec.max = entry.info->max_samples;
       rows.push_back({std::string(spec.name), std::string(to_string(spec.type)), option_text(spec, default_value(spec)),
                       allowed_text(spec), std::string(spec.help)});
       const Row& r = rows.back();

@@ -13,6 +13,7 @@
 // Adding an estimator: its own estimators/<name>.hpp/.cpp (the header states the mathematics and
 // declares the options it reads, estimators/options.hpp), one line in estimators/registry.cpp, and
 // its tests.
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -38,6 +39,7 @@ struct EstimatorInfo {
   LatentKinds families = {};       // the latent families it accepts
   bool needs_dz = false;           // needs df/dz (Objective::differentiable_in_z)
   int min_samples = 1;
+  int max_samples = std::numeric_limits<int>::max();  // more is refused (unordered-set's exact set probabilities)
   std::string_view cost;           // objective evaluations per data point, e.g. "S", "2", "2^k"
   bool accepts(LatentKind kind) const { return families.contains(kind); }
 };

@@ -1,14 +1,18 @@
 #pragma once
-// gumbel-softmax: the binary Concrete relaxation (Maddison, Mnih and Teh 2017; Jang, Gu and Poole
-// 2017), pathwise through the relaxed sample.
+// gumbel-softmax: the Concrete relaxation (Maddison, Mnih and Teh 2017; Jang, Gu and Poole 2017),
+// pathwise through the relaxed sample; binary Concrete on Bernoulli latents, Gumbel-softmax on
+// categorical latents (the relaxation is the family's: models/latent_family.hpp).
 //
-// Target:   E_q[f(z)], BIASED: f is evaluated at relaxed z~ in (0, 1), not at a Bernoulli sample, so
-//           the estimate is unbiased for the gradient of E[f(z~)], which tends to E_q[f(z)] only as the
-//           temperature tends to 0 (while the variance grows). The objective-parameter gradient is
-//           likewise taken at z~ (biased).
-// Formula:  u ~ U(0,1),  z~ = sigmoid((theta + log u - log(1 - u)) / tau),
-//           g = (1/S) sum_s df/dz(z~_s) * z~_s (1 - z~_s) / tau
-// Latents:  Bernoulli only; needs df/dz (Objective::differentiable_in_z; throws std::invalid_argument otherwise).
+// Target:   E_q[f(z)], BIASED: f is evaluated at relaxed z~ (in (0, 1), or in the interior of each
+//           latent's simplex), not at a discrete sample, so the estimate is unbiased for the gradient
+//           of E[f(z~)], which tends to E_q[f(z)] only as the temperature tends to 0 (while the
+//           variance grows). The objective-parameter gradient is likewise taken at z~ (biased).
+// Formula:  Bernoulli:   u ~ U(0,1),  z~ = sigmoid((theta + log u - log(1 - u)) / tau),
+//                        g = (1/S) sum_s df/dz(z~_s) * z~_s (1 - z~_s) / tau
+//           categorical: g_jc = -log(-log u_jc),  z~_j = softmax((theta_j + g_j) / tau),
+//                        g = (1/S) sum_s z~_sjc (df/dz~_sjc - sum_c' df/dz~_sjc' z~_sjc') / tau
+// Latents:  Bernoulli, categorical; needs df/dz (Objective::differentiable_in_z; throws
+//           std::invalid_argument otherwise).
 // Cost:     S samples, S objective evaluations (and S backward passes) per data point.
 // Options:  samples S (default 1); temperature tau (kTemperature: default 1, > 0).
 #include "estimators/estimator.hpp"

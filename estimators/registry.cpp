@@ -21,6 +21,9 @@
 #include "estimators/stl.hpp"
 #include "estimators/dreg.hpp"
 #include "estimators/reinforce_nvil.hpp"
+#include "estimators/straight_through_gumbel.hpp"
+#include "estimators/indecater.hpp"
+#include "estimators/unordered_set.hpp"
 
 namespace gradest {
 namespace {
@@ -46,6 +49,9 @@ const auto kRegistry = std::to_array<EstimatorEntry>({
     {&Stl::kInfo, &make<Stl>},
     {&Dreg::kInfo, &make<Dreg>},
     {&ReinforceNvil::kInfo, &make<ReinforceNvil>, ReinforceNvil::kOptions},
+    {&StraightThroughGumbel::kInfo, &make<StraightThroughGumbel>, StraightThroughGumbel::kOptions},
+    {&IndeCateR::kInfo, &make<IndeCateR>},
+    {&UnorderedSet::kInfo, &make<UnorderedSet>},
 });
 
 // The estimator options recorded before estimators declared their own, in their recorded order:
@@ -109,6 +115,12 @@ std::unique_ptr<Estimator> make_estimator(const EstimatorEntry& entry, const Est
   if (options.samples < entry.info->min_samples) {
     if (error)
       *error = fmt::format("estimator '{}' needs samples >= {}, got {}", name, entry.info->min_samples,
+                           options.samples);
+    return nullptr;
+  }
+  if (options.samples > entry.info->max_samples) {
+    if (error)
+      *error = fmt::format("estimator '{}' needs samples <= {}, got {}", name, entry.info->max_samples,
                            options.samples);
     return nullptr;
   }

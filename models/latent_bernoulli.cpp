@@ -132,6 +132,54 @@ class BernoulliFamily final : public LogitsFamily {
       d_a(j) -= (w * (sigmoid(a(j)) - q)).sum();
     }
   }
+
+  bool relaxable() const override { return true; }
+  void relaxed_sample(const StochasticNode& node, int samples, double tau, Rng& rng, Matrix& z,
+                      Matrix& u) const override {
+    const Index B = node.batch(), k = node.dim(), rows = Index(samples) * B;
+    u.resize(rows, k);
+    rng.fill_uniform_open(u);
+    z.resize(rows, k);
+    for (Index j = 0; j < k; ++j)
+      for (Index r = 0; r < rows; ++r) {
+        const double logistic = std::log(double(u(r, j))) - std::log1p(-double(u(r, j)));
+        z(r, j) = Real(sigmoid((double(node.logits(r % B, j)) + logistic) / tau));
+      }
+  }
+  void accumulate_relaxed(const StochasticNode& node, const Matrix& dz, const Matrix& z, double tau,
+                          NodeGradient& grad) const override {
+    const Index B = node.batch();
+    for (Index j = 0; j < z.cols(); ++j)
+      for (Index r = 0; r < z.rows(); ++r)
+        grad.d_logits(r % B, j) += dz(r, j) * z(r, j) * (Real(1) - z(r, j)) / Real(tau);
+  }
+  void harden(const Matrix& relaxed, Matrix& hard) const override {
+    hard = (relaxed.array() > Real(0.5)).cast<Real>().matrix();
+  }
+  void accumulate_mean_pathwise(const StochasticNode& node, const Matrix& dz, NodeGradient& grad) const override {
+    const Index B = node.batch();
+    for (Index j = 0; j < dz.cols(); ++j)
+      for (Index r = 0; r < dz.rows(); ++r) {
+        const Real p = sigmoid(node.logits(r % B, j));
+        grad.d_logits(r % B, j) += dz(r, j) * p * (Real(1) - p);
+      }
+  }
+
+  // Values c = 0, 1 of latent j in columns 2j, 2j + 1.
+  void value_log_probs(const StochasticNode& node, MatrixD& log_q) const override {
+    log_q.resize(node.batch(), 2 * node.dim());
+    for (Index j = 0; j < node.dim(); ++j)
+      for (Index b = 0; b < node.batch(); ++b) {
+        log_q(b, 2 * j) = log_sigmoid(-double(node.logits(b, j)));
+        log_q(b, 2 * j + 1) = log_sigmoid(double(node.logits(b, j)));
+      }
+  }
+  void set_value(Matrix& z, Index r, Index j, int c) const override { z(r, j) = Real(c); }
+  void add_value_expectation_gradient(const StochasticNode& node, Index b, Index j, const double* values,
+                                      NodeGradient& grad) const override {
+    const double p = sigmoid(double(node.logits(b, j)));
+    grad.d_logits(b, j) += Real(p * (1 - p) * (values[1] - values[0]));
+  }
 };
 
 }  // namespace

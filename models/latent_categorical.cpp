@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <vector>
 
 #include "models/latent_family.hpp"
 
@@ -118,6 +119,67 @@ class CategoricalFamily final : public LogitsFamily {
       }
   }
 
+  bool relaxable() const override { return true; }
+  void relaxed_sample(const StochasticNode& node, int samples, double tau, Rng& rng, Matrix& z,
+                      Matrix& u) const override {
+    const Index B = node.batch(), rows = Index(samples) * B;
+    u.resize(rows, node.logits.cols());
+    rng.fill_uniform_open(u);
+    z.resize(rows, node.logits.cols());
+    std::vector<double> y(std::size_t(C_), 0.0);
+    for (Index r = 0; r < rows; ++r)
+      for (Index j = 0; j < node.logits.cols() / C_; ++j) {
+        double max = -INFINITY;
+        for (Index c = 0; c < C_; ++c) {
+          const double gumbel = -std::log(-std::log(double(u(r, j * C_ + c))));
+          y[c] = (double(node.logits(r % B, j * C_ + c)) + gumbel) / tau;
+          max = std::max(max, y[c]);
+        }
+        double sum = 0;
+        for (Index c = 0; c < C_; ++c) sum += (y[c] = std::exp(y[c] - max));
+        for (Index c = 0; c < C_; ++c) z(r, j * C_ + c) = Real(y[c] / sum);
+      }
+  }
+  void accumulate_relaxed(const StochasticNode& node, const Matrix& dz, const Matrix& z, double tau,
+                          NodeGradient& grad) const override {
+    accumulate_softmax_jacobian(node.batch(), dz, z, 1 / tau, grad);
+  }
+  void harden(const Matrix& relaxed, Matrix& hard) const override {
+    hard.setZero(relaxed.rows(), relaxed.cols());
+    for (Index r = 0; r < relaxed.rows(); ++r)
+      for (Index j = 0; j < relaxed.cols() / C_; ++j) {
+        Index best = 0;
+        for (Index c = 1; c < C_; ++c)
+          if (relaxed(r, j * C_ + c) > relaxed(r, j * C_ + best)) best = c;
+        hard(r, j * C_ + best) = Real(1);
+      }
+  }
+  void accumulate_mean_pathwise(const StochasticNode& node, const Matrix& dz, NodeGradient& grad) const override {
+    Matrix q;
+    softmax_rows(node.logits, q);
+    const Index B = node.batch();
+    for (Index s = 0; s < dz.rows() / B; ++s) accumulate_softmax_jacobian(B, dz.middleRows(s * B, B), q, 1, grad);
+  }
+
+  void value_log_probs(const StochasticNode& node, MatrixD& log_q) const override {
+    Matrix out;
+    log_softmax_rows(node.logits, out, &log_q);
+  }
+  void set_value(Matrix& z, Index r, Index j, int c) const override {
+    for (Index v = 0; v < C_; ++v) z(r, j * C_ + v) = Real(v == c);
+  }
+  void add_value_expectation_gradient(const StochasticNode& node, Index b, Index j, const double* values,
+                                      NodeGradient& grad) const override {
+    // d/dl_c sum_c' q_c' v_c' = q_c (v_c - sum_c' q_c' v_c')
+    const auto logit = [&](Index c) { return double(node.logits(b, j * C_ + c)); };
+    double max = -INFINITY, sum = 0, mean = 0;
+    for (Index c = 0; c < C_; ++c) max = std::max(max, logit(c));
+    for (Index c = 0; c < C_; ++c) sum += std::exp(logit(c) - max);
+    for (Index c = 0; c < C_; ++c) mean += std::exp(logit(c) - max) / sum * values[c];
+    for (Index c = 0; c < C_; ++c)
+      grad.d_logits(b, j * C_ + c) += Real(std::exp(logit(c) - max) / sum * (values[c] - mean));
+  }
+
   void configuration(std::uint64_t index, Index k, Real* row) const override {
     for (Index j = 0; j < k; ++j, index /= std::uint64_t(C_))
       for (Index c = 0; c < C_; ++c) row[j * C_ + c] = Real(Index(index % std::uint64_t(C_)) == c);
@@ -137,16 +199,33 @@ class CategoricalFamily final : public LogitsFamily {
   }
 
  private:
-  // Row-wise log-softmax over each latent's block of C columns, in double, rounded once.
-  void log_softmax_rows(const Matrix& logits, Matrix& out) const {
+  // Row-wise log-softmax over each latent's block of C columns, in double, rounded once (and kept
+  // in double in `exact` when it is given).
+  void log_softmax_rows(const Matrix& logits, Matrix& out, MatrixD* exact = nullptr) const {
     out.resize(logits.rows(), logits.cols());
+    if (exact) exact->resize(logits.rows(), logits.cols());
     for (Index r = 0; r < logits.rows(); ++r)
       for (Index j = 0; j < logits.cols() / C_; ++j) {
         double max = -INFINITY, sum = 0;
         for (Index c = j * C_; c < (j + 1) * C_; ++c) max = std::max(max, double(logits(r, c)));
         for (Index c = j * C_; c < (j + 1) * C_; ++c) sum += std::exp(double(logits(r, c)) - max);
         const double lse = max + std::log(sum);
-        for (Index c = j * C_; c < (j + 1) * C_; ++c) out(r, c) = Real(double(logits(r, c)) - lse);
+        for (Index c = j * C_; c < (j + 1) * C_; ++c) {
+          out(r, c) = Real(double(logits(r, c)) - lse);
+          if (exact) (*exact)(r, c) = double(logits(r, c)) - lse;
+        }
+      }
+  }
+  // grad_b += scale * p_r .* (dz_r - <dz_r, p_r>) per latent block, for the rows r of dz (data
+  // point r mod B) and probabilities p (rows of p match dz's): the softmax Jacobian applied to dz.
+  template <class Dz>
+  void accumulate_softmax_jacobian(Index B, const Dz& dz, const Matrix& p, double scale, NodeGradient& grad) const {
+    for (Index r = 0; r < dz.rows(); ++r)
+      for (Index j = 0; j < dz.cols() / C_; ++j) {
+        double dot = 0;
+        for (Index c = j * C_; c < (j + 1) * C_; ++c) dot += double(dz(r, c)) * double(p(r, c));
+        for (Index c = j * C_; c < (j + 1) * C_; ++c)
+          grad.d_logits(r % B, c) += Real(scale * double(p(r, c)) * (double(dz(r, c)) - dot));
       }
   }
   void softmax_rows(const Matrix& logits, Matrix& out) const {

@@ -40,6 +40,36 @@ void LogitsFamily::reset_gradient(const StochasticNode& node, NodeGradient& grad
   grad.d_log_var.resize(0, 0);
 }
 
+void LatentFamily::relaxed_sample(const StochasticNode&, int, double, Rng&, Matrix&, Matrix&) const {
+  throw std::logic_error(fmt::format("{} latents have no continuous relaxation", name()));
+}
+
+void LatentFamily::accumulate_relaxed(const StochasticNode&, const Matrix&, const Matrix&, double,
+                                      NodeGradient&) const {
+  throw std::logic_error(fmt::format("{} latents have no continuous relaxation", name()));
+}
+
+void LatentFamily::harden(const Matrix&, Matrix&) const {
+  throw std::logic_error(fmt::format("{} latents have no continuous relaxation", name()));
+}
+
+void LatentFamily::accumulate_mean_pathwise(const StochasticNode&, const Matrix&, NodeGradient&) const {
+  throw std::logic_error(fmt::format("{} latents have no straight-through gradient", name()));
+}
+
+void LatentFamily::value_log_probs(const StochasticNode&, MatrixD&) const {
+  throw std::logic_error(fmt::format("{} latents cannot be enumerated", name()));
+}
+
+void LatentFamily::set_value(Matrix&, Index, Index, int) const {
+  throw std::logic_error(fmt::format("{} latents cannot be enumerated", name()));
+}
+
+void LatentFamily::add_value_expectation_gradient(const StochasticNode&, Index, Index, const double*,
+                                                  NodeGradient&) const {
+  throw std::logic_error(fmt::format("{} latents cannot be enumerated", name()));
+}
+
 void LatentFamily::configuration(std::uint64_t, Index, Real*) const {
   throw std::logic_error(fmt::format("{} latents cannot be enumerated", name()));
 }

@@ -11,7 +11,11 @@
 // - the prior p(z) with its parameters a: log p(z) and its gradient, sampling, and the analytic
 //   KL(q || p) per data point and latent with its gradient;
 // - its support: the number of values of each latent when finite (enumeration of all
-//   configurations then has support_size()^k points), or 0 for a continuous family.
+//   configurations then has support_size()^k points), or 0 for a continuous family;
+// - for discrete families: a continuous relaxation of its samples and its pathwise derivative
+//   (gumbel-softmax, straight-through-gumbel), the Jacobian of E_q[z] (straight-through), and
+//   questions about one latent at a time: log q of each value, setting a latent's value in a
+//   sample, the gradient of an expectation over one latent (indecater, unordered-set).
 //
 // Families (models/latent_<name>.cpp):
 //   bernoulli: q(z_j = 1) = sigmoid(l_j), node.logits B x k; prior Bern(sigmoid(a_j)), a learnable.
@@ -83,6 +87,36 @@ class LatentFamily {
   // Adds -weight .* dKL/d node into grad and -sum_b weight_bj dKL_bj/da into d_prior.
   virtual void kl_backward(const StochasticNode& node, ConstVectorMap prior, const Matrix& weight, NodeGradient& grad,
                            VectorMap d_prior, Matrix& scratch) const = 0;
+
+  // ---- relaxations (Concrete / Gumbel-softmax; Maddison et al. 2017, Jang et al. 2017) -------------
+  // Families with a continuous relaxation of their discrete samples at temperature tau > 0:
+  //   bernoulli:   z~_j = sigmoid((l_j + log u - log(1 - u)) / tau),  noise u ~ U(0, 1) (S*B x k)
+  //   categorical: z~_j = softmax((l_j + g_j) / tau),  g_jc = -log(-log u_jc),  noise u (S*B x k*C)
+  virtual bool relaxable() const { return false; }
+  // S relaxed samples per data point (S*B x sample_columns(k), sample-major) and the noise.
+  virtual void relaxed_sample(const StochasticNode& node, int samples, double temperature, Rng& rng, Matrix& z,
+                              Matrix& noise) const;
+  // Given dz_r (= weight_r df/dz at row r) and the relaxed samples z~ relaxed_sample made, adds
+  // sum_r dz_r dz~_r/d node into grad:
+  //   bernoulli: dz z~ (1 - z~) / tau;  categorical: z~_jc (dz_jc - sum_c' dz_jc' z~_jc') / tau.
+  virtual void accumulate_relaxed(const StochasticNode& node, const Matrix& dz, const Matrix& relaxed,
+                                  double temperature, NodeGradient& grad) const;
+  // The discrete sample a relaxed one rounds to (distributed exactly as q): bernoulli 1[z~ > 1/2]
+  // (= 1[1 - u < sigmoid(l)]), categorical the one-hot argmax of each latent (= argmax(l + g), Gumbel-max).
+  virtual void harden(const Matrix& relaxed, Matrix& hard) const;
+  // Adds sum_r dz_r d E_q[z] / d node (the Jacobian of the posterior mean, rows r mod B) into grad:
+  //   bernoulli: dz sigma(l)(1 - sigma(l));  categorical: q_jc (dz_jc - sum_c' dz_jc' q_jc').
+  virtual void accumulate_mean_pathwise(const StochasticNode& node, const Matrix& dz, NodeGradient& grad) const;
+
+  // ---- one latent at a time (enumerable families) ----------------------------------------------------
+  // log q(z_j = c | node_b) for every latent j and value c into log_q (B x k*C, column j*C + c,
+  // C = support_size()), in double.
+  virtual void value_log_probs(const StochasticNode& node, MatrixD& log_q) const;
+  // Sets latent j of row r of the sample matrix z to value c (0 <= c < support_size()).
+  virtual void set_value(Matrix& z, Index r, Index j, int c) const;
+  // Adds sum_c values[c] d q(z_j = c | node_b) / d node into grad's row b (values: C entries).
+  virtual void add_value_expectation_gradient(const StochasticNode& node, Index b, Index j, const double* values,
+                                              NodeGradient& grad) const;
 
   // ---- support ------------------------------------------------------------------------------------
   // Values each latent takes when the support is finite; 0 for a continuous family.

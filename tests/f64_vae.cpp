@@ -205,6 +205,48 @@ TEST_CASE("vae: objective df/dz matches finite differences", "[models][vae][grad
     }
 }
 
+TEST_CASE("vae: objective df/dz matches finite differences for categorical latents (z on the simplex)",
+          "[models][vae][gradient]") {
+  // What the relaxations (gumbel-softmax, straight-through, straight-through-gumbel) need of the
+  // categorical VAE: df/dz at relaxed z, each latent's C entries a point inside the simplex.
+  Rng rng = Rng::stream(gradest::testing::seed(), {stable_hash("categorical-dz")});
+  for (Likelihood likelihood :
+       {Likelihood::bernoulli, Likelihood::gaussian_fixed, Likelihood::gaussian_learned, Likelihood::categorical})
+    for (Terms terms : {Terms::likelihood, Terms::joint}) {
+      const Case c{LatentKind::categorical, likelihood};
+      CAPTURE(describe(c), terms == Terms::joint);
+      auto vae = small_vae(c, rng);
+      const Index C = vae->config().latent_categories, k = vae->config().latents;
+      const Matrix x = small_data(vae->config(), rng);
+      Matrix z(kSamples * kBatch, k * C);
+      for (Index r = 0; r < z.rows(); ++r)
+        for (Index j = 0; j < k; ++j) {
+          for (Index col = j * C; col < (j + 1) * C; ++col) z(r, col) = std::exp(rng.normal());
+          z.row(r).segment(j * C, C) /= z.row(r).segment(j * C, C).sum();
+        }
+      const Vector w = row_weights(rng);
+      Objective& objective = vae->objective(x, terms);
+      REQUIRE(objective.differentiable_in_z());
+      Vector f;
+      Matrix grad_z;
+      objective.evaluate(2, z, f);
+      vae->zero_gradient();
+      objective.backward(2, w, &grad_z);
+      REQUIRE(grad_z.rows() == z.rows());
+      REQUIRE(grad_z.cols() == z.cols());
+      auto result = check_gradient(
+          z,
+          [&] {
+            Vector value;
+            objective.evaluate(3, z, value);
+            return value.dot(w);
+          },
+          grad_z);
+      INFO(result.describe());
+      CHECK(result.passed);
+    }
+}
+
 TEST_CASE("vae: kl_backward matches finite differences (node and prior logits)", "[models][vae][gradient]") {
   Rng rng = Rng::stream(gradest::testing::seed(), {15});
   for (LatentKind latent : {LatentKind::gaussian, LatentKind::bernoulli}) {

@@ -170,7 +170,7 @@ TEST_CASE("gradest list --options lists every declared option of every estimator
     CHECK(rows.size() == options_of(entry).size());
     for (const OptionSpec* declared : options_of(entry)) {
       OptionSpec spec = *declared;
-      if (declared == &kSamplesOption) spec.min = entry.info->min_samples;
+      if (declared == &kSamplesOption) spec.min = entry.info->min_samples, spec.max = entry.info->max_samples;
       const auto row = std::find_if(rows.begin(), rows.end(), [&](const std::string& r) {
         return r.rfind(fmt::format("  {} ", spec.name), 0) == 0;
       });
@@ -181,6 +181,7 @@ TEST_CASE("gradest list --options lists every declared option of every estimator
     }
   }
   CHECK(blocks["vimco"].front().find("an integer >= 2") != std::string::npos);
+  CHECK(blocks["unordered-set"].front().find("in [2, 12]") != std::string::npos);
   // Without --options, the table of estimators as before.
   const auto table = testing::run_gradest("list");
   CHECK(table.output.rfind("estimator ", 0) == 0);
@@ -239,7 +240,8 @@ TEST_CASE("declarations of one option by two estimators must agree; samples is e
   static constexpr OptionSpec kAgree[] = {kSameTemperature};
   const auto declared = declared_options(registry_and({&FakeEstimator::kInfo, &make_fake, kAgree}));
   CHECK(declared.size() == declared_options().size());
-  CHECK(declared[1].estimators == std::vector<std::string_view>{"gumbel-softmax", "fake-estimator"});
+  CHECK(declared[1].estimators ==
+        std::vector<std::string_view>{"gumbel-softmax", "straight-through-gumbel", "fake-estimator"});
   // ...and no estimator declares samples itself.
   static constexpr OptionSpec kOwnSamples[] = {kSamplesOption};
   CHECK_THROWS_AS(declared_options(registry_and({&FakeEstimator::kInfo, &make_fake, kOwnSamples})), std::logic_error);
