@@ -48,8 +48,12 @@ std::vector<std::string> grid_values(const std::string& key, const std::string& 
       }
     }
   }
-  for (const auto& item : items)
+  std::set<std::string> seen;
+  for (const auto& item : items) {
     if (item.empty()) throw ConfigError(fmt::format("{}: key '{}' has an empty value in '{}'", source, key, raw));
+    if (!seen.insert(item).second)
+      throw ConfigError(fmt::format("{}: key '{}' lists '{}' twice in '{}'; list each value once", source, key, item, raw));
+  }
   return items;
 }
 
