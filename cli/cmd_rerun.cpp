@@ -28,10 +28,9 @@ int run_rerun(const std::vector<std::string>& args, const Context&) {
   }
   if (path.empty()) throw UsageError("no FILE given; usage: gradest rerun FILE.h5 [RUN-ID]");
   if (!out.empty()) h5::check_output_path(out, false);
-  H5::H5File file = h5::open_gradest_file(path);
+  H5::H5File file = h5::open_run_file(path);
   H5::Group recorded = h5::open_run(file, path, id);
-  if (!recorded.attrExists("config")) throw UsageError(fmt::format("'{}': the run has no recorded configuration", path));
-  train::TrainConfig config = train::parse_config_text(h5::read_string_attribute(recorded, "config"));
+  train::TrainConfig config = train::recorded_config(recorded);
   std::string error;
   if (!config.valid(&error)) throw UsageError(fmt::format("'{}': the recorded configuration is invalid: {}", path, error));
   config.resolve();
@@ -45,9 +44,10 @@ int run_rerun(const std::vector<std::string>& args, const Context&) {
   const auto result = train::run_training(config, fresh, {});
   // Compare what training writes (attributes, trace, params, truth); probe records (variance/)
   // come from probe options that are not part of a run's configuration.
-  std::string difference = merge::compare_groups(recorded.openGroup("trace"), fresh.openGroup("trace"));
-  if (difference.empty()) difference = merge::compare_groups(recorded.openGroup("params"), fresh.openGroup("params"));
-  if (difference.empty() && recorded.attrExists("status")) {
+  std::string difference = merge::compare_groups(h5::open_group(recorded, "trace"), fresh.openGroup("trace"));
+  if (difference.empty())
+    difference = merge::compare_groups(h5::open_group(recorded, "params"), fresh.openGroup("params"));
+  if (difference.empty() && h5::exists_attribute(recorded, "status")) {
     const std::string before = h5::read_string_attribute(recorded, "status");
     const std::string now(train::to_string(result.status));
     if (before != now) difference = fmt::format("status was '{}', is now '{}'", before, now);
