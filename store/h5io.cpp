@@ -158,6 +158,12 @@ void write_scalar_attribute(H5::H5Object& object, const std::string& name, const
 }
 }  // namespace
 
+H5::Group create_group(H5::Group& parent, const std::string& name) {
+  if (writing(parent, "group", name, [&] { return parent.nameExists(name); }))
+    throw std::runtime_error(failure(parent, "write", "group", name, "it was written already (a name used twice)"));
+  return writing(parent, "group", name, [&] { return parent.createGroup(name); });
+}
+
 H5::Group ensure_group(H5::H5File& file, const std::string& path) {
   return writing(file, "group", path, [&] {
     H5::Group group = file.openGroup("/");

@@ -49,6 +49,8 @@ class OutputFile {
   bool committed_ = false;
 };
 
+// Creates the group `name` under parent; std::runtime_error naming the file and path if it exists.
+H5::Group create_group(H5::Group& parent, const std::string& name);
 // Creates (or opens) a group by absolute path, creating intermediate groups.
 H5::Group ensure_group(H5::H5File& file, const std::string& path);
 

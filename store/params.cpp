@@ -48,7 +48,7 @@ H5::Group open_run(H5::H5File& file, const std::string& path, const std::string&
 
 void write_parameters(H5::Group& run_group, Vae& vae) {
   if (run_group.nameExists("params")) run_group.unlink("params");
-  H5::Group params = run_group.createGroup("params");
+  H5::Group params = create_group(run_group, "params");
   const Vector& values = vae.parameters().values();
   write_array(params, "values", {hsize_t(values.size())}, values.data());
   write_attribute(params, "input_dim", std::int64_t(vae.input_dim()));
