@@ -77,6 +77,7 @@ H5::H5File open_checked(const std::string& path, std::string_view what, bool gra
   };
   sandboxed(path, [&] {
     const H5::H5File file = open();
+    reaching("its root group");
     check(file);
     read_everything(file);
   });

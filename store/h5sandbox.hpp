@@ -33,7 +33,8 @@ void reaching(const std::string& object);
 // Reads every group, attribute and dataset of an open file with the conversions gradest's readers
 // use (strings, int64, float64, the stored type) and copies its runs into a file in memory (as
 // merge does), refusing sizes over kMaxReadBytes and groups nested over kMaxGroupDepth. Throws
-// InputError naming the file and the object that failed.
+// InputError naming the file and the object that failed, or H5::Exception (reported by `sandboxed`
+// with the last object reached).
 void read_everything(const H5::H5File& file);
 
 }  // namespace gradest::h5
