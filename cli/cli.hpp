@@ -20,6 +20,7 @@ namespace gradest::cli {
 // The configuration readers' list and text helpers (core/text.hpp), for the subcommands.
 using text::parse_int_list;
 using text::parse_real_list;
+using text::require_distinct;
 using text::split;
 using text::trim;
 

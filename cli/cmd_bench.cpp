@@ -209,7 +209,9 @@ int run_bench(const std::vector<std::string>& args, const Context&) {
   }
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::vector<int> process_counts;
-  for (const auto n : parse_int_list(processes_text, "processes")) {
+  const auto process_list = parse_int_list(processes_text, "processes");
+  require_distinct(process_list, "processes", "count");
+  for (const auto n : process_list) {
     if (n < 0 || n > 1024)
       throw UsageError(fmt::format("--processes takes counts in 1..1024 (0: all {} cores), got {}", cores, n));
     process_counts.push_back(n == 0 ? cores : int(n));
@@ -217,7 +219,9 @@ int run_bench(const std::vector<std::string>& args, const Context&) {
   if (!(seconds > 0)) throw UsageError(fmt::format("--seconds must be > 0, got {}", seconds));
   if (draws < 0 || draws == 1) throw UsageError(fmt::format("--probe-draws must be 0 or >= 2, got {}", draws));
   std::vector<const BenchModel*> models;
-  for (const auto& name : split(models_text, ',')) models.push_back(&find_model(name));
+  const auto model_names = split(models_text, ',');
+  require_distinct(model_names, "models", "model");
+  for (const auto& name : model_names) models.push_back(&find_model(name));
 
   const double gemm = gemm_gflops();
   const double peak = fma_peak_gflops();

@@ -30,11 +30,11 @@ struct Loaded {
 };
 
 Loaded load_run(const std::string& path, const std::string& run) {
-  H5::H5File file = h5::open_gradest_file(path);
+  H5::H5File file = h5::open_run_file(path, "--from");
   H5::Group group = h5::open_run(file, path, run);
   Loaded out;
   out.vae = train::load_model(group, &out.config);
-  out.run_id = group.attrExists("run_id") ? h5::read_string_attribute(group, "run_id") : run;
+  out.run_id = h5::exists_attribute(group, "run_id") ? h5::read_string_attribute(group, "run_id") : run;
   return out;
 }
 

@@ -13,6 +13,7 @@
 #include "cli/commands.hpp"
 #include "core/text.hpp"
 #include "run/probe.hpp"
+#include "store/h5read.hpp"
 #include "store/merge.hpp"
 #include "run/train.hpp"
 
@@ -22,17 +23,15 @@ namespace {
 
 // The recorded configuration, checked: present, valid, and giving the run's recorded id.
 train::TrainConfig recorded_config(const H5::Group& recorded, const std::string& path, const std::string& group_name) {
-  if (!recorded.attrExists("config")) throw UsageError(fmt::format("'{}': run {} has no recorded configuration", path, group_name));
-  const std::string text = h5::read_string_attribute(recorded, "config");
-  if (text::trim(text).empty())
+  if (h5::exists_attribute(recorded, "config") && text::trim(h5::read_string_attribute(recorded, "config")).empty())
     throw UsageError(fmt::format("'{}': run {} has an empty recorded configuration; nothing to rerun", path, group_name));
-  train::TrainConfig config = train::parse_config_text(text);
+  train::TrainConfig config = train::recorded_config(recorded);  // present, names a model, parses
   std::string error;
   if (!config.valid(&error)) throw UsageError(fmt::format("'{}': the recorded configuration is invalid: {}", path, error));
   config.resolve();
   const std::string recomputed = train::run_id(config);
   const std::string recorded_id =
-      recorded.attrExists("run_id") ? h5::read_string_attribute(recorded, "run_id") : std::string("(none)");
+      h5::exists_attribute(recorded, "run_id") ? h5::read_string_attribute(recorded, "run_id") : std::string("(none)");
   if (recomputed != group_name || recorded_id != group_name)
     throw UsageError(fmt::format("'{}': run {} (run_id attribute {}) does not match its recorded configuration, which "
                                  "gives run id {}: the record was edited or written by another gradest; nothing was rerun",
@@ -44,19 +43,18 @@ train::TrainConfig recorded_config(const H5::Group& recorded, const std::string&
 // or nullopt if it was not probed during training.
 std::optional<probe::TrainingProbe> recorded_probe(const H5::Group& recorded, const train::TrainConfig& config,
                                                    const std::string& path) {
-  if (!recorded.nameExists("variance")) return std::nullopt;
-  const H5::Group variance = recorded.openGroup("variance");
+  if (!h5::exists(recorded, "variance")) return std::nullopt;
+  const H5::Group variance = h5::open_group(recorded, "variance");
   std::string basket;
   std::int64_t draws = 0, every = 0;
   for (hsize_t i = 0; i < variance.getNumObjs(); ++i) {
     const std::string label = variance.getObjnameByIdx(i);
-    const H5::Group g = variance.openGroup(label);
+    const H5::Group g = h5::open_group(variance, label);
     for (const char* name : {"estimator", "samples", "draws"})
-      if (!g.attrExists(name)) throw UsageError(fmt::format("'{}': variance/{} has no '{}' attribute", path, label, name));
+      if (!h5::exists_attribute(g, name)) throw UsageError(fmt::format("'{}': variance/{} has no '{}' attribute", path, label, name));
     const std::string estimator = h5::read_string_attribute(g, "estimator");
-    std::int64_t samples = 0;
-    g.openAttribute("samples").read(H5::PredType::NATIVE_INT64, &samples);
-    g.openAttribute("draws").read(H5::PredType::NATIVE_INT64, &draws);
+    const std::int64_t samples = h5::read_int_attribute(g, "samples");
+    draws = h5::read_int_attribute(g, "draws");
     basket += (basket.empty() ? "" : ",") + (label == estimator ? estimator : fmt::format("{}:{}", estimator, samples));
     const auto steps = h5::read_int_vector(g, "step");
     if (steps.size() >= 2) every = steps[1] - steps[0];
@@ -85,7 +83,7 @@ int run_rerun(const std::vector<std::string>& args, const Context&) {
   if (path.empty()) throw UsageError("no FILE given; usage: gradest rerun FILE.h5 [RUN-ID]");
   const bool force = vm.count("force") > 0;
   if (!out.empty()) h5::check_output_path(out, force);
-  H5::H5File file = h5::open_gradest_file(path);
+  H5::H5File file = h5::open_run_file(path);
   H5::Group recorded = h5::open_run(file, path, id);
   const std::string group_name = recorded.getObjName().substr(recorded.getObjName().rfind('/') + 1);
   const train::TrainConfig config = recorded_config(recorded, path, group_name);

@@ -6,7 +6,7 @@
 
 #include "store/summary.hpp"
 #include "cli/commands.hpp"
-#include "store/merge.hpp"
+#include "store/h5read.hpp"
 
 namespace gradest::cli {
 
@@ -28,12 +28,13 @@ int run_summarize(const std::vector<std::string>& args, const Context&) {
   if (path.empty()) throw UsageError("no FILE given; usage: gradest summarize FILE.h5 [--by keys] [--format markdown|csv]");
   if (format != "markdown" && format != "csv")
     throw UsageError(fmt::format("--format '{}' is not known; allowed: markdown, csv", format));
-  H5::H5File file = h5::open_gradest_file(path);
+  H5::H5File file = h5::open_run_file(path);
   const auto runs = analysis::read_runs(file);
   if (runs.empty()) throw UsageError(fmt::format("'{}' holds no runs (no /runs group)", path));
   std::vector<std::string> by;
   if (vm.count("by")) {
     by = split(by_text, ',');
+    require_distinct(by, "by", "key");
     for (const auto& key : by) {
       bool known = false;
       for (const auto& run : runs) known |= run.config.count(key) > 0;

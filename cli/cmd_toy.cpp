@@ -51,6 +51,7 @@ int run_toy(const std::vector<std::string>& args, const Context& context) {
   if (!cost) throw UsageError(fmt::format("option '--cost': unknown cost '{}'; allowed: {}", cost_text, gaussian_cost_names()));
   toy.cost = *cost;
   toy.k = parse_real_list(k_text, "k");
+  require_distinct(toy.k, "k");
   if (std::string error; !toy.valid(&error)) throw UsageError(error);
   h5::check_output_path(out, force);
 

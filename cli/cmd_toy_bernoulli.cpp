@@ -184,11 +184,13 @@ void check_toy_sizes(const ToyArgs& a) {
 // The parsed command line into checked arguments and one EstimatorOptions per estimator.
 void finish_toy_args(const po::variables_map& vm, ToyArgs& a) {
   a.ts = parse_real_list(a.t_text, "t");
+  require_distinct(a.ts, "t");
   check_toy_numbers(a);
   for (const DeclaredOption* declared : toy_options())
     a.estimator.set_text(*declared->spec, vm[std::string(declared->spec->name)].as<std::string>());
   a.names = split(a.estimators_text, ',');
   for (auto& name : a.names) name = trim(name);
+  require_distinct(a.names, "estimators", "estimator");
   if (a.names.empty()) throw UsageError(fmt::format("option '--estimators': empty; allowed: {}", toy_estimator_names()));
   for (const auto& name : a.names) {
     const EstimatorEntry* entry = find_estimator(name);

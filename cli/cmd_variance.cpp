@@ -36,13 +36,12 @@ int run_variance(const std::vector<std::string>& args, const Context& context) {
   if (!vm.count("out")) throw UsageError("--out is required: the HDF5 file to write");
   const std::string from = vm["from"].as<std::string>(), out = vm["out"].as<std::string>();
   const bool force = vm.count("force") > 0;
-  H5::H5File source = h5::open_gradest_file(from);
+  H5::H5File source = h5::open_run_file(from, "--from");
   H5::Group run = h5::open_run(source, from, vm["run"].as<std::string>());
   train::TrainConfig config;
   auto vae = train::load_model(run, &config);
-  const std::string id = run.attrExists("run_id") ? h5::read_string_attribute(run, "run_id") : "run";
-  std::int64_t step = 0;
-  if (run.attrExists("steps_completed")) run.openAttribute("steps_completed").read(H5::PredType::NATIVE_INT64, &step);
+  const std::string id = h5::exists_attribute(run, "run_id") ? h5::read_string_attribute(run, "run_id") : "run";
+  const std::int64_t step = h5::exists_attribute(run, "steps_completed") ? h5::read_int_attribute(run, "steps_completed") : 0;
 
   probe::ProbeOptions probe_options;
   probe_options.draws = vm["draws"].as<std::int64_t>();

@@ -64,6 +64,8 @@ int run_x2(const std::vector<std::string>& args, const Context& context) {
   }
   example.phi = parse_real_list(phi_text, "phi");
   example.n = parse_int_list(n_text, "n");
+  require_distinct(example.phi, "phi");
+  require_distinct(example.n, "n");
   if (std::string error; !example.valid(&error)) throw UsageError(error);
   h5::check_output_path(out, force);
 

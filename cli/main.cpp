@@ -63,13 +63,14 @@ int main(int argc, char** argv) {
       return 2;
     } catch (const H5::Exception& e) {
       if (gradest::h5::unclosable_file()) {
-        std::cerr << "gradest " << name << ": cannot write the output file (disk full or file size limit?): "
-                  << e.getDetailMsg() << "; the partial output was removed\n";
+        std::cerr << "gradest " << name << ": cannot write " << gradest::h5::opened_files_text()
+                  << " (disk full or file size limit?): " << e.getDetailMsg() << "; the partial output was removed\n";
         std::cout.flush();
         std::cerr.flush();
         std::_Exit(1);
       }
-      std::cerr << "gradest " << name << ": HDF5 error: " << e.getDetailMsg() << "\n";
+      std::cerr << "gradest " << name << ": HDF5 error (" << e.getDetailMsg() << ") reading or writing "
+                << gradest::h5::opened_files_text() << ": a corrupted input, a full disk, or a bug to report\n";
       return 1;
     } catch (const std::bad_alloc&) {  // sizes are checked first (core/limits.hpp); their estimates are lower bounds
       std::cerr << "gradest " << name << ": " << gradest::limits::out_of_memory_message() << "\n";

@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <set>
 #include <stdexcept>
 
 #include "core/errors.hpp"
@@ -97,6 +98,26 @@ std::vector<std::int64_t> parse_int_list(std::string_view text, std::string_view
     }
   }
   return out;
+}
+
+namespace {
+template <class T>
+void require_distinct_impl(const std::vector<T>& values, std::string_view option, std::string_view noun) {
+  std::set<T> seen;
+  for (const auto& v : values)
+    if (!seen.insert(v).second)
+      throw ConfigError(fmt::format("option '--{}': {} '{}' is listed twice; list each {} once", option, noun, v, noun));
+}
+}  // namespace
+
+void require_distinct(const std::vector<std::string>& values, std::string_view option, std::string_view noun) {
+  require_distinct_impl(values, option, noun);
+}
+void require_distinct(const std::vector<double>& values, std::string_view option, std::string_view noun) {
+  require_distinct_impl(values, option, noun);
+}
+void require_distinct(const std::vector<std::int64_t>& values, std::string_view option, std::string_view noun) {
+  require_distinct_impl(values, option, noun);
 }
 
 }  // namespace gradest::text

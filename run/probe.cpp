@@ -265,10 +265,10 @@ void VarianceWriter::append(const ProbeSummary& s) {
   auto& columns = series_[s.label];
   if (columns.empty()) {
     H5::Group variance = run_group_.nameExists("variance") ? run_group_.openGroup("variance")
-                                                           : run_group_.createGroup("variance");
+                                                           : h5::create_group(run_group_, "variance");
     if (variance.nameExists(s.label))
       throw std::runtime_error(fmt::format("variance/{} already exists in the output file", s.label));
-    H5::Group group = variance.createGroup(s.label);
+    H5::Group group = h5::create_group(variance, s.label);
     h5::write_attribute(group, "estimator", s.estimator);
     h5::write_attribute(group, "samples", std::int64_t(s.samples));
     h5::write_attribute(group, "target", std::string(to_string(s.target)));

@@ -159,32 +159,68 @@ bool check_data(const TrainConfig& config, const data::DataSplits& data, std::st
   return true;
 }
 
+namespace {
+// A corrupted record must not make gradest allocate a huge model: each weight matrix of the
+// recorded layout (widths of consecutive layers) is part of the parameters, so it cannot hold more
+// values than the file stores. The exact count is compared once the model is built.
+void check_model_fits(const VaeConfig& vc, hsize_t stored, const std::string& where) {
+  const LatentFamily& family = vc.family();
+  std::vector<double> encoder = {double(vc.input_dim)}, decoder = {double(family.sample_columns(vc.latents))};
+  for (int h : vc.encoder.hidden) encoder.push_back(h);
+  encoder.push_back(double(family.encoder_outputs(vc.latents)));
+  for (int h : vc.decoder.hidden) decoder.push_back(h);
+  decoder.push_back(double(vc.decoder_outputs()));
+  for (const auto* widths : {&encoder, &decoder})
+    for (std::size_t i = 0; i + 1 < widths->size(); ++i)
+      if ((*widths)[i] * (*widths)[i + 1] > double(stored))
+        throw InputError(fmt::format("{}: the recorded model (input dimension {}, {} latents) cannot fit the {} "
+                                     "parameters stored; corrupted or not written by gradest",
+                                     where, vc.input_dim, vc.latents, stored));
+}
+}  // namespace
+
+TrainConfig recorded_config(const H5::Group& run_group) {
+  const std::string where = fmt::format("'{}': run {}", h5::file_name(run_group), h5::object_path(run_group));
+  if (!h5::exists_attribute(run_group, "config"))
+    throw InputError(where + " has no 'config' attribute (not a gradest training run)");
+  const std::string text = h5::read_string_attribute(run_group, "config");
+  if (text.find("model =") == std::string::npos)
+    throw InputError(where + ": the recorded configuration (attribute config) names no model; corrupted or not "
+                             "written by gradest train");
+  try {
+    return parse_config_text(text);
+  } catch (const ConfigError& e) {
+    throw InputError(fmt::format("{}: the recorded configuration is unreadable ({}); corrupted?", where, e.what()));
+  }
+}
+
 std::unique_ptr<Vae> load_model(const H5::Group& run_group, TrainConfig* config_out) {
-  if (!run_group.attrExists("config")) throw ConfigError("the run group has no 'config' attribute (not a gradest training run)");
-  TrainConfig config = parse_config_text(h5::read_string_attribute(run_group, "config"));
+  const std::string where = fmt::format("'{}': run {}", h5::file_name(run_group), h5::object_path(run_group));
+  TrainConfig config = recorded_config(run_group);
   config.resolve();
-  if (!run_group.nameExists("params")) throw ConfigError("the run has no saved parameters (params/)");
-  H5::Group params = run_group.openGroup("params");
-  std::int64_t input_dim = 0;
-  if (params.attrExists("input_dim")) params.openAttribute("input_dim").read(H5::PredType::NATIVE_INT64, &input_dim);
-  if (input_dim < 1 || input_dim > std::numeric_limits<int>::max())
-    throw InputError(fmt::format("the run's params@input_dim is {}; expected 1 to {}", input_dim,
-                                 std::numeric_limits<int>::max()));
+  if (!h5::exists(run_group, "params/values")) throw InputError(where + " has no saved parameters (params/values)");
+  const H5::Group params = h5::open_group(run_group, "params");
+  const std::int64_t input_dim = h5::read_int_attribute(params, "input_dim");
+  const hsize_t stored = h5::checked_points(h5::open_dataset(params, "values"), sizeof(double));
+  if (input_dim < 1 || hsize_t(input_dim) > stored)
+    throw InputError(fmt::format("{}: params@input_dim {} is out of range (1 to the {} parameters stored)", where,
+                                 input_dim, stored));
   VectorD mean;
-  if (params.nameExists("input_mean")) {
+  if (h5::exists(params, "input_mean")) {
     const auto m = h5::read_vector(params, "input_mean");
     mean = Eigen::Map<const VectorD>(m.data(), Index(m.size()));
   }
   TrainConfig for_model = config;
   for_model.output_bias_init = false;  // the saved parameters hold the trained bias
-  VaeConfig vc = vae_config(for_model, int(input_dim), mean);
+  const VaeConfig vc = vae_config(for_model, int(input_dim), mean);
+  if (std::string error; !vc.valid(&error)) throw InputError(fmt::format("{}: the recorded model is invalid: {}", where, error));
+  check_model_fits(vc, stored, where);
   // The recorded sizes are the file's word: checked like the command line's before allocation.
-  std::string problem;
-  if (!vc.valid(&problem) || !(problem = memory_problem(config, vc)).empty())
-    throw InputError("the run's recorded model: " + problem);
+  if (auto problem = memory_problem(config, vc); !problem.empty())
+    throw InputError(fmt::format("{}: the recorded model: {}", where, problem));
   Rng unused(0);
   auto vae = Vae::make(vc, unused);
-  h5::load_parameters(run_group, *vae, "the run");
+  h5::load_parameters(run_group, *vae, where);
   if (config_out) *config_out = config;
   return vae;
 }

@@ -76,6 +76,9 @@ bool check_data(const TrainConfig& config, const data::DataSplits& data, std::st
 // The model's configuration for these data (input dimension, input mean, output bias).
 VaeConfig make_vae_config(const TrainConfig& config, const data::DataSplits& data);
 
+// The configuration a run group records (its `config` lines, not yet resolved); InputError naming
+// the file and the run if it is missing, empty or unreadable.
+TrainConfig recorded_config(const H5::Group& run_group);
 // Rebuilds the trained model of a run group (its config, input mean and parameters), no data needed.
 std::unique_ptr<Vae> load_model(const H5::Group& run_group, TrainConfig* config_out = nullptr);
 

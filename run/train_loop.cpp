@@ -89,13 +89,7 @@ std::unique_ptr<Vae> initial_model(const TrainConfig& config, const data::DataSp
   Rng init_rng = Rng::stream(config.seed, {kInitStream});
   auto vae = Vae::make(make_vae_config(config, data), init_rng);
   if (!config.init_from.empty()) {
-    files::require_input(config.init_from, "--init-from");
-    H5::H5File file;
-    try {
-      file = H5::H5File(config.init_from, H5F_ACC_RDONLY);
-    } catch (const H5::Exception&) {
-      throw InputError(fmt::format("--init-from '{}': cannot open it as an HDF5 file", config.init_from));
-    }
+    H5::H5File file = h5::open_run_file(config.init_from, "--init-from");
     H5::Group source = h5::open_run(file, config.init_from, config.init_run);
     h5::load_parameters(source, *vae, fmt::format("--init-from '{}'", config.init_from));
   }

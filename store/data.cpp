@@ -14,6 +14,7 @@
 #include "core/limits.hpp"
 #include "core/text.hpp"
 #include "models/enumerate.hpp"
+#include "store/h5read.hpp"
 
 namespace gradest::data {
 
@@ -209,12 +210,13 @@ DataSplits load_fashion_mnist(const std::string& directory) {
 namespace {
 
 RowMatrix read_h5_matrix(H5::H5File& file, const std::string& path, const std::string& name) {
-  H5::DataSet ds = file.openDataSet(name);
+  H5::DataSet ds = h5::open_dataset(file.openGroup("/"), name);
   H5::DataSpace space = ds.getSpace();
   if (space.getSimpleExtentNdims() != 2)
     throw InputError(fmt::format("data file '{}': dataset '{}' is not two-dimensional (N x D)", path, name));
   hsize_t dims[2];
   space.getSimpleExtentDims(dims);
+  h5::checked_points(ds, sizeof(double));  // bounded before the matrix is allocated
   if (dims[0] == 0 || dims[1] == 0)
     throw InputError(fmt::format("data file '{}': dataset '{}' is empty", path, name));
   const H5T_class_t type_class = ds.getTypeClass();
@@ -234,15 +236,11 @@ RowMatrix read_h5_matrix(H5::H5File& file, const std::string& path, const std::s
 }  // namespace
 
 DataSplits load_hdf5(const std::string& path) {
-  std::error_code ec;
-  files::require_input(path, "data file");
   DataSplits out;
   out.source = "file";
   out.path = path;
   try {
-    if (!H5::H5File::isHdf5(path.c_str()))
-      throw InputError(fmt::format("data file '{}' is not an HDF5 file", path));
-    H5::H5File file(path, H5F_ACC_RDONLY);
+    H5::H5File file = h5::open_hdf5_input(path, "data file");
     if (file.nameExists("train") && file.nameExists("test")) {
       out.train = Dataset::from_matrix(read_h5_matrix(file, path, "train"));
       out.test = Dataset::from_matrix(read_h5_matrix(file, path, "test"));
@@ -256,10 +254,10 @@ DataSplits load_hdf5(const std::string& path) {
       name = "data";
     } else {
       std::vector<std::string> candidates;
-      for (hsize_t i = 0; i < file.getNumObjs(); ++i) {
-        const std::string child = file.getObjnameByIdx(i);
-        if (file.childObjType(child) != H5O_TYPE_DATASET) continue;
-        if (file.openDataSet(child).getSpace().getSimpleExtentNdims() == 2) candidates.push_back(child);
+      for (const auto& [child, type] : h5::members(file.openGroup("/"))) {
+        if (type != H5O_TYPE_DATASET) continue;
+        if (h5::open_dataset(file.openGroup("/"), child).getSpace().getSimpleExtentNdims() == 2)
+          candidates.push_back(child);
       }
       if (candidates.size() != 1)
         throw InputError(fmt::format("data file '{}': expected a dataset 'data' (N x D), datasets 'train' and 'test', "
@@ -272,9 +270,8 @@ DataSplits load_hdf5(const std::string& path) {
     const Index n_test = std::max<Index>(1, all.size() / 6);
     out.train = all.slice(0, all.size() - n_test);
     out.test = all.slice(all.size() - n_test, n_test);
-  } catch (const H5::Exception& e) {
-    throw InputError(fmt::format("cannot read data file '{}': {} (truncated or not an N x D HDF5 dataset?)", path,
-                                      e.getDetailMsg()));
+  } catch (const H5::Exception&) {
+    throw InputError(fmt::format("cannot read data file '{}': corrupted, truncated or not an N x D HDF5 dataset", path));
   }
   return out;
 }

@@ -53,6 +53,7 @@ OutputFile::OutputFile(std::string path, bool overwrite, const RunMetadata& meta
   check_output_path(path_, overwrite);
   files::remove_stale_partials(path_);
   files::register_partial(partial_);
+  note_opened(path_);
   try {
     if (staging_ == Staging::memory) {
       H5::FileAccPropList in_memory;
@@ -157,70 +158,79 @@ void OutputFile::commit() {
   committed_ = true;
 }
 
-H5::H5File open_gradest_file(const std::string& path) {
-  files::require_input(path, "gradest file");
-  bool is_hdf5 = false;
+namespace {
+// Calls f; an HDF5 failure becomes std::runtime_error naming the file and the object written.
+template <class F>
+auto writing(const H5::H5Location& location, std::string_view kind, const std::string& child, F&& f) -> decltype(f()) {
   try {
-    is_hdf5 = H5::H5File::isHdf5(path.c_str());
-  } catch (const H5::Exception&) {
-    is_hdf5 = false;
+    return f();
+  } catch (const H5::Exception& e) {
+    throw std::runtime_error(failure(location, "write", kind, child,
+                                     fmt::format("{} (disk full or file size limit?)", e.getDetailMsg())));
   }
-  if (!is_hdf5) throw InputError(fmt::format("'{}' is not an HDF5 file (or is truncated)", path));
-  H5::H5File file;
-  try {
-    file = H5::H5File(path, H5F_ACC_RDONLY);
-  } catch (const H5::Exception&) {
-    throw InputError(fmt::format("'{}' cannot be opened as HDF5: truncated or corrupted", path));
-  }
-  H5::Group root = file.openGroup("/");
-  if (!root.attrExists("schema_version") || !root.attrExists("gradest_version"))
-    throw InputError(fmt::format("'{}' is not a gradest file (no schema_version attribute)", path));
-  std::int64_t version = 0;
-  root.openAttribute("schema_version").read(H5::PredType::NATIVE_INT64, &version);
-  if (version != h5::kSchemaVersion)
-    throw InputError(fmt::format("'{}' has schema version {}; this gradest reads version {}", path, version,
-                                 h5::kSchemaVersion));
-  return file;
+}
+
+void refuse_existing(const H5::Group& group, const std::string& name) {
+  if (writing(group, "dataset", name, [&] { return group.nameExists(name); }))
+    throw std::runtime_error(failure(group, "write", "dataset", name, "it was written already (a name used twice)"));
+}
+
+template <class T>
+void write_array_impl(H5::Group& group, const std::string& name, const std::vector<hsize_t>& shape, const T* data,
+                      const H5::PredType& type) {
+  refuse_existing(group, name);
+  writing(group, "dataset", name, [&] {
+    H5::DataSpace space(static_cast<int>(shape.size()), shape.data());
+    H5::DataSet ds = group.createDataSet(name, type, space);
+    hsize_t n = 1;
+    for (auto d : shape) n *= d;
+    if (n > 0) ds.write(data, type);
+  });
+}
+
+void write_scalar_attribute(H5::H5Object& object, const std::string& name, const H5::DataType& type, const void* value) {
+  writing(object, "attribute", "@" + name, [&] {
+    if (object.attrExists(name)) object.removeAttr(name);
+    H5::Attribute attr = object.createAttribute(name, type, H5::DataSpace(H5S_SCALAR));
+    attr.write(type, value);
+  });
+}
+}  // namespace
+
+H5::Group create_group(H5::Group& parent, const std::string& name) {
+  if (writing(parent, "group", name, [&] { return parent.nameExists(name); }))
+    throw std::runtime_error(failure(parent, "write", "group", name, "it was written already (a name used twice)"));
+  return writing(parent, "group", name, [&] { return parent.createGroup(name); });
 }
 
 H5::Group ensure_group(H5::H5File& file, const std::string& path) {
-  H5::Group group = file.openGroup("/");
-  std::string current;
-  for (const auto& part : text::split(path, '/')) {
-    if (part.empty()) continue;
-    current += "/" + part;
-    if (file.nameExists(current))
-      group = file.openGroup(current);
-    else
-      group = file.createGroup(current);
-  }
-  return group;
+  return writing(file, "group", path, [&] {
+    H5::Group group = file.openGroup("/");
+    std::string current;
+    for (const auto& part : text::split(path, '/')) {
+      if (part.empty()) continue;
+      current += "/" + part;
+      group = file.nameExists(current) ? file.openGroup(current) : file.createGroup(current);
+    }
+    return group;
+  });
 }
 
 void write_attribute(H5::H5Object& object, const std::string& name, const std::string& value) {
-  H5::StrType type(H5::PredType::C_S1, H5T_VARIABLE);
-  if (object.attrExists(name)) object.removeAttr(name);
-  H5::Attribute attr = object.createAttribute(name, type, H5::DataSpace(H5S_SCALAR));
-  attr.write(type, value);
+  writing(object, "attribute", "@" + name, [&] {
+    H5::StrType type(H5::PredType::C_S1, H5T_VARIABLE);
+    if (object.attrExists(name)) object.removeAttr(name);
+    H5::Attribute attr = object.createAttribute(name, type, H5::DataSpace(H5S_SCALAR));
+    attr.write(type, value);
+  });
 }
 
 void write_attribute(H5::H5Object& object, const std::string& name, double value) {
-  if (object.attrExists(name)) object.removeAttr(name);
-  H5::Attribute attr = object.createAttribute(name, H5::PredType::NATIVE_DOUBLE, H5::DataSpace(H5S_SCALAR));
-  attr.write(H5::PredType::NATIVE_DOUBLE, &value);
+  write_scalar_attribute(object, name, H5::PredType::NATIVE_DOUBLE, &value);
 }
 
 void write_attribute(H5::H5Object& object, const std::string& name, std::int64_t value) {
-  if (object.attrExists(name)) object.removeAttr(name);
-  H5::Attribute attr = object.createAttribute(name, H5::PredType::NATIVE_INT64, H5::DataSpace(H5S_SCALAR));
-  attr.write(H5::PredType::NATIVE_INT64, &value);
-}
-
-std::string read_string_attribute(const H5::H5Object& object, const std::string& name) {
-  H5::Attribute attr = object.openAttribute(name);
-  std::string value;
-  attr.read(attr.getStrType(), value);
-  return value;
+  write_scalar_attribute(object, name, H5::PredType::NATIVE_INT64, &value);
 }
 
 void write_vector(H5::Group& group, const std::string& name, const std::vector<double>& values) {
@@ -228,28 +238,13 @@ void write_vector(H5::Group& group, const std::string& name, const std::vector<d
 }
 
 void write_vector(H5::Group& group, const std::string& name, const std::vector<std::int64_t>& values) {
-  hsize_t dims[1] = {values.size()};
-  H5::DataSpace space(1, dims);
-  H5::DataSet ds = group.createDataSet(name, H5::PredType::NATIVE_INT64, space);
-  if (!values.empty()) ds.write(values.data(), H5::PredType::NATIVE_INT64);
+  write_array_impl(group, name, {values.size()}, values.data(), H5::PredType::NATIVE_INT64);
 }
 
 void write_matrix(H5::Group& group, const std::string& name, const MatrixD& values) {
   const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> row_major = values;
   write_array(group, name, {static_cast<hsize_t>(values.rows()), static_cast<hsize_t>(values.cols())}, row_major.data());
 }
-
-namespace {
-template <class T>
-void write_array_impl(H5::Group& group, const std::string& name, const std::vector<hsize_t>& shape, const T* data,
-                      const H5::PredType& type) {
-  H5::DataSpace space(static_cast<int>(shape.size()), shape.data());
-  H5::DataSet ds = group.createDataSet(name, type, space);
-  hsize_t n = 1;
-  for (auto d : shape) n *= d;
-  if (n > 0) ds.write(data, type);
-}
-}  // namespace
 
 void write_array(H5::Group& group, const std::string& name, const std::vector<hsize_t>& shape, const float* data) {
   write_array_impl(group, name, shape, data, H5::PredType::NATIVE_FLOAT);
@@ -258,50 +253,28 @@ void write_array(H5::Group& group, const std::string& name, const std::vector<hs
   write_array_impl(group, name, shape, data, H5::PredType::NATIVE_DOUBLE);
 }
 
-std::vector<double> read_vector(const H5::Group& group, const std::string& name) {
-  H5::DataSet ds = group.openDataSet(name);
-  const hssize_t n = ds.getSpace().getSimpleExtentNpoints();
-  std::vector<double> out(static_cast<std::size_t>(n));
-  if (n > 0) ds.read(out.data(), H5::PredType::NATIVE_DOUBLE);
-  return out;
-}
-
-std::vector<std::int64_t> read_int_vector(const H5::Group& group, const std::string& name) {
-  H5::DataSet ds = group.openDataSet(name);
-  const hssize_t n = ds.getSpace().getSimpleExtentNpoints();
-  std::vector<std::int64_t> out(static_cast<std::size_t>(n));
-  if (n > 0) ds.read(out.data(), H5::PredType::NATIVE_INT64);
-  return out;
-}
-
-MatrixD read_matrix(const H5::Group& group, const std::string& name) {
-  H5::DataSet ds = group.openDataSet(name);
-  H5::DataSpace space = ds.getSpace();
-  hsize_t dims[2] = {0, 0};
-  if (space.getSimpleExtentNdims() != 2) throw std::runtime_error(fmt::format("dataset '{}' is not two-dimensional", name));
-  space.getSimpleExtentDims(dims);
-  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> m(dims[0], dims[1]);
-  if (m.size() > 0) ds.read(m.data(), H5::PredType::NATIVE_DOUBLE);
-  return m;
-}
-
 Series::Series(H5::Group& group, const std::string& name) {
-  hsize_t dims[1] = {0}, max_dims[1] = {H5S_UNLIMITED}, chunk[1] = {256};
-  H5::DataSpace space(1, dims, max_dims);
-  H5::DSetCreatPropList props;
-  props.setChunk(1, chunk);
-  dataset_ = group.createDataSet(name, H5::PredType::NATIVE_DOUBLE, space, props);
+  refuse_existing(group, name);
+  dataset_ = writing(group, "dataset", name, [&] {
+    hsize_t dims[1] = {0}, max_dims[1] = {H5S_UNLIMITED}, chunk[1] = {256};
+    H5::DataSpace space(1, dims, max_dims);
+    H5::DSetCreatPropList props;
+    props.setChunk(1, chunk);
+    return group.createDataSet(name, H5::PredType::NATIVE_DOUBLE, space, props);
+  });
 }
 
 void Series::append(double value) {
-  hsize_t new_size[1] = {size_ + 1};
-  dataset_.extend(new_size);
-  H5::DataSpace file_space = dataset_.getSpace();
-  hsize_t offset[1] = {size_}, count[1] = {1};
-  file_space.selectHyperslab(H5S_SELECT_SET, count, offset);
-  H5::DataSpace mem_space(1, count);
-  dataset_.write(&value, H5::PredType::NATIVE_DOUBLE, mem_space, file_space);
-  size_ = new_size[0];
+  writing(dataset_, "dataset", "", [&] {
+    hsize_t new_size[1] = {size_ + 1};
+    dataset_.extend(new_size);
+    H5::DataSpace file_space = dataset_.getSpace();
+    hsize_t offset[1] = {size_}, count[1] = {1};
+    file_space.selectHyperslab(H5S_SELECT_SET, count, offset);
+    H5::DataSpace mem_space(1, count);
+    dataset_.write(&value, H5::PredType::NATIVE_DOUBLE, mem_space, file_space);
+    size_ = new_size[0];
+  });
 }
 
 namespace {

@@ -4,7 +4,8 @@
 // `OutputFile` refuses an existing path (unless overwrite is allowed) or an unwritable directory
 // BEFORE any work starts, writes to "<path>.partial-<pid>" and renames it over the final path in
 // commit(). A file never committed (error, exception, kill) leaves the final path untouched.
-// Every file carries the root attributes of `RunMetadata`.
+// Every file carries the root attributes of `RunMetadata`. A write that fails throws
+// std::runtime_error naming the file and the object ("'x.h5': cannot write dataset /x2/n: ...").
 #include <H5Cpp.h>
 
 #include <cstdint>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "models/types.hpp"
+#include "store/h5read.hpp"  // the reading side: inputs, named reads
 
 namespace gradest::h5 {
 
@@ -55,18 +57,14 @@ class OutputFile {
   bool committed_ = false;
 };
 
-// Opens a gradest file for reading, refusing with InputError (one line, naming the path) a
-// missing file, a file that is not HDF5 or is truncated, one without gradest's root attributes,
-// or one of another schema version.
-H5::H5File open_gradest_file(const std::string& path);
-
+// Creates the group `name` under parent; std::runtime_error naming the file and path if it exists.
+H5::Group create_group(H5::Group& parent, const std::string& name);
 // Creates (or opens) a group by absolute path, creating intermediate groups.
 H5::Group ensure_group(H5::H5File& file, const std::string& path);
 
 void write_attribute(H5::H5Object& object, const std::string& name, const std::string& value);
 void write_attribute(H5::H5Object& object, const std::string& name, double value);
 void write_attribute(H5::H5Object& object, const std::string& name, std::int64_t value);
-std::string read_string_attribute(const H5::H5Object& object, const std::string& name);
 
 void write_vector(H5::Group& group, const std::string& name, const std::vector<double>& values);
 void write_vector(H5::Group& group, const std::string& name, const std::vector<std::int64_t>& values);
@@ -75,10 +73,6 @@ void write_matrix(H5::Group& group, const std::string& name, const MatrixD& valu
 // A float32 or float64 array of any rank (shape), row-major data.
 void write_array(H5::Group& group, const std::string& name, const std::vector<hsize_t>& shape, const float* data);
 void write_array(H5::Group& group, const std::string& name, const std::vector<hsize_t>& shape, const double* data);
-
-std::vector<double> read_vector(const H5::Group& group, const std::string& name);
-std::vector<std::int64_t> read_int_vector(const H5::Group& group, const std::string& name);
-MatrixD read_matrix(const H5::Group& group, const std::string& name);
 
 // A one-dimensional float64 dataset extended row by row (chunked, unlimited), for traces.
 class Series {

@@ -11,42 +11,44 @@
 namespace gradest::h5 {
 
 void load_parameters(const H5::Group& run_group, Vae& vae, const std::string& what) {
-  if (!run_group.nameExists("params") || !H5::Group(run_group.openGroup("params")).nameExists("values"))
+  if (!exists(run_group, "params/values"))
     throw InputError(fmt::format("{} has no saved parameters (params/values)", what));
-  H5::Group params = run_group.openGroup("params");
-  const std::vector<double> values = read_vector(params, "values");
+  const H5::Group params = open_group(run_group, "params");
   Vector& target = vae.parameters().values();
-  if (Index(values.size()) != target.size())
-    throw InputError(fmt::format("{} holds {} parameters; this model has {} (different model options?)", what,
-                                 values.size(), target.size()));
+  // The extent is checked against this model before the values are read.
+  const hsize_t stored = checked_points(open_dataset(params, "values"), sizeof(double));
+  if (Index(stored) != target.size())
+    throw InputError(fmt::format("{} holds {} parameters; this model has {} (different model options?)", what, stored,
+                                 target.size()));
   for (const auto& group : vae.parameters().groups()) {
     const std::string key = group.name + "_size";
-    if (params.attrExists(key)) {
-      std::int64_t size = 0;
-      params.openAttribute(key).read(H5::PredType::NATIVE_INT64, &size);
-      if (size != group.size)
-        throw InputError(
-            fmt::format("{}: parameter group '{}' has {} values, this model {}", what, group.name, size, group.size));
-    }
+    if (!exists_attribute(params, key)) continue;
+    if (const std::int64_t size = read_int_attribute(params, key); size != group.size)
+      throw InputError(
+          fmt::format("{}: parameter group '{}' has {} values, this model {}", what, group.name, size, group.size));
   }
+  const std::vector<double> values = read_vector(params, "values");
   for (Index i = 0; i < target.size(); ++i) target(i) = Real(values[std::size_t(i)]);
 }
 
 H5::Group open_run(H5::H5File& file, const std::string& path, const std::string& run) {
-  if (!file.nameExists("runs")) throw InputError(fmt::format("'{}' is not a gradest run file (no /runs group)", path));
-  H5::Group runs = file.openGroup("runs");
+  const H5::Group root = file.openGroup("/");
+  if (!exists(root, "runs")) throw InputError(fmt::format("'{}' is not a gradest run file (no /runs group)", path));
+  const H5::Group runs = open_group(root, "runs");
   if (!run.empty()) {
-    if (!runs.nameExists(run)) throw InputError(fmt::format("'{}' has no run '{}'", path, run));
-    return runs.openGroup(run);
+    if (run.find('/') != std::string::npos || !exists(runs, run))
+      throw InputError(fmt::format("'{}' has no run '{}'", path, run));
+    return open_group(runs, run);
   }
-  if (runs.getNumObjs() != 1)
-    throw InputError(fmt::format("'{}' holds {} runs; name one with --run (or --init-run)", path, runs.getNumObjs()));
-  return runs.openGroup(runs.getObjnameByIdx(0));
+  const auto ids = members(runs);
+  if (ids.size() != 1)
+    throw InputError(fmt::format("'{}' holds {} runs; name one with --run (or --init-run)", path, ids.size()));
+  return open_group(runs, ids.front().first);
 }
 
 void write_parameters(H5::Group& run_group, Vae& vae) {
   if (run_group.nameExists("params")) run_group.unlink("params");
-  H5::Group params = run_group.createGroup("params");
+  H5::Group params = create_group(run_group, "params");
   const Vector& values = vae.parameters().values();
   write_array(params, "values", {hsize_t(values.size())}, values.data());
   write_attribute(params, "input_dim", std::int64_t(vae.input_dim()));

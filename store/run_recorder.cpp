@@ -36,13 +36,13 @@ RunRecorder::RunRecorder(H5::Group& run_group, const RunHeader& header) : group_
   if (const auto& truth = header.data->truth) {
     write_attribute(group_, "true_log_likelihood_train", truth->train_log_likelihood);
     write_attribute(group_, "true_log_likelihood_test", truth->test_log_likelihood);
-    H5::Group truth_group = group_.createGroup("truth");
+    H5::Group truth_group = h5::create_group(group_, "truth");
     write_array(truth_group, "values", {hsize_t(truth->parameters.size())}, truth->parameters.data());
   }
 }
 
 void RunRecorder::begin_trace() {
-  trace_ = group_.createGroup("trace");
+  trace_ = h5::create_group(group_, "trace");
   for (const char* name : {"step", "train_elbo", "test_elbo", "test_iwae", "recon", "kl", "active_units", "wall_time",
                            "steps_per_second", "baseline_loss", "baseline_explained_variance"})
     series_.emplace_back(trace_, name);

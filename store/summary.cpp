@@ -5,18 +5,17 @@
 #include <cmath>
 #include <limits>
 
+#include "core/text.hpp"
+#include "store/h5read.hpp"
+
 namespace gradest::analysis {
 
 namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 std::vector<double> read_series(const H5::Group& group, const std::string& name) {
-  if (!group.nameExists(name)) return {};
-  H5::DataSet ds = group.openDataSet(name);
-  const hssize_t n = ds.getSpace().getSimpleExtentNpoints();
-  std::vector<double> out(static_cast<std::size_t>(n));
-  if (n > 0) ds.read(out.data(), H5::PredType::NATIVE_DOUBLE);
-  return out;
+  if (!h5::exists(group, name)) return {};
+  return h5::read_vector(group, name);
 }
 
 double last_finite(const std::vector<double>& v) {
@@ -38,25 +37,56 @@ double mean_finite(const std::vector<double>& v) {
   return n ? s / n : kNaN;
 }
 
-std::string attribute_text(const H5::Attribute& attr) {
-  H5::DataType type = attr.getDataType();
-  if (type.getClass() == H5T_STRING) {
-    std::string value;
-    attr.read(attr.getStrType(), value);
-    return value;
+// The run's configuration keys (as `gradest train` names them), from its "key = value" lines.
+std::map<std::string, std::string> config_lines(const std::string& text) {
+  std::map<std::string, std::string> out;
+  for (const auto& line : text::split(text, '\n'))
+    if (const auto eq = line.find('='); eq != std::string::npos)
+      out[text::trim(line.substr(0, eq))] = text::trim(line.substr(eq + 1));
+  return out;
+}
+
+void read_trace_metrics(const H5::Group& run, RunRecord& record) {
+  if (!h5::exists(run, "trace")) return;
+  const H5::Group trace = h5::open_group(run, "trace");
+  const auto elbo = read_series(trace, "test_elbo"), iwae = read_series(trace, "test_iwae");
+  record.metrics["final_test_elbo"] = last_finite(elbo);
+  record.metrics["best_test_elbo"] = best(elbo);
+  record.metrics["final_test_iwae"] = last_finite(iwae);
+  record.metrics["best_test_iwae"] = best(iwae);
+  record.metrics["final_recon"] = last_finite(read_series(trace, "recon"));
+  record.metrics["final_kl"] = last_finite(read_series(trace, "kl"));
+  record.metrics["final_active_units"] = last_finite(read_series(trace, "active_units"));
+  record.metrics["steps_per_second"] = mean_finite(read_series(trace, "steps_per_second"));
+}
+
+// Variance of the training estimator at the last probe (the run's own estimator if probed).
+void read_variance_metrics(const H5::Group& run, RunRecord& record) {
+  const std::string estimator = record.config.count("estimator") ? record.config["estimator"] : "";
+  if (estimator.empty() || estimator.find('/') != std::string::npos || !h5::exists(run, "variance/" + estimator))
+    return;
+  const H5::Group v = h5::open_group(run, "variance/" + estimator);
+  const double var = last_finite(read_series(v, "trace_encoder"));
+  record.metrics["var_encoder"] = var;
+  record.metrics["snr_encoder"] = last_finite(read_series(v, "snr_encoder"));
+  record.metrics["var_x_cost_encoder"] = var * last_finite(read_series(v, "evals_per_estimate"));
+}
+
+RunRecord read_run(const H5::Group& runs, const std::string& id) {
+  RunRecord record;
+  record.id = id;
+  const H5::Group run = h5::open_group(runs, id);
+  for (const auto& name : h5::attribute_names(run))
+    if (name != "config") record.config[name] = h5::read_attribute_text(run, name);
+  // The configuration keys, not the outcome attributes (final_*, seconds, status), group runs.
+  if (h5::exists_attribute(run, "config")) {
+    record.settings = config_lines(h5::read_string_attribute(run, "config"));
+    for (const auto& [key, value] : record.settings) record.config[key] = value;
   }
-  if (attr.getSpace().getSimpleExtentNpoints() != 1) return {};
-  if (type.getClass() == H5T_INTEGER) {
-    std::int64_t v = 0;
-    attr.read(H5::PredType::NATIVE_INT64, &v);
-    return std::to_string(v);
-  }
-  if (type.getClass() == H5T_FLOAT) {
-    double v = 0;
-    attr.read(H5::PredType::NATIVE_DOUBLE, &v);
-    return fmt::format("{}", v);
-  }
-  return {};
+  for (const auto& name : metric_names()) record.metrics[name] = kNaN;
+  read_trace_metrics(run, record);
+  read_variance_metrics(run, record);
+  return record;
 }
 }  // namespace
 
@@ -69,66 +99,10 @@ const std::vector<std::string>& metric_names() {
 
 std::vector<RunRecord> read_runs(const H5::H5File& file) {
   std::vector<RunRecord> out;
-  if (!file.nameExists("/runs")) return out;
-  H5::Group runs = file.openGroup("/runs");
-  for (hsize_t i = 0; i < runs.getNumObjs(); ++i) {
-    RunRecord record;
-    record.id = runs.getObjnameByIdx(i);
-    H5::Group run = runs.openGroup(record.id);
-    for (int a = 0; a < run.getNumAttrs(); ++a) {
-      H5::Attribute attr = run.openAttribute(static_cast<unsigned>(a));
-      if (attr.getName() == "config") continue;
-      record.config[attr.getName()] = attribute_text(attr);
-    }
-    // The run's configuration keys (as `gradest train` names them), from its "key = value" lines;
-    // these, not the outcome attributes (final_*, seconds, status), are what runs are grouped by.
-    if (run.attrExists("config")) {
-      H5::Attribute attr = run.openAttribute("config");
-      std::string text;
-      attr.read(attr.getStrType(), text);
-      std::size_t start = 0;
-      while (start < text.size()) {
-        std::size_t end = text.find('\n', start);
-        if (end == std::string::npos) end = text.size();
-        const std::string line = text.substr(start, end - start);
-        if (const auto eq = line.find('='); eq != std::string::npos) {
-          auto trim = [](std::string v) {
-            v.erase(0, v.find_first_not_of(" \t"));
-            v.erase(v.find_last_not_of(" \t") + 1);
-            return v;
-          };
-          const std::string key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
-          record.settings[key] = value;
-          record.config[key] = value;
-        }
-        start = end + 1;
-      }
-    }
-    for (const auto& name : metric_names()) record.metrics[name] = kNaN;
-    if (run.nameExists("trace")) {
-      H5::Group trace = run.openGroup("trace");
-      const auto elbo = read_series(trace, "test_elbo"), iwae = read_series(trace, "test_iwae");
-      record.metrics["final_test_elbo"] = last_finite(elbo);
-      record.metrics["best_test_elbo"] = best(elbo);
-      record.metrics["final_test_iwae"] = last_finite(iwae);
-      record.metrics["best_test_iwae"] = best(iwae);
-      record.metrics["final_recon"] = last_finite(read_series(trace, "recon"));
-      record.metrics["final_kl"] = last_finite(read_series(trace, "kl"));
-      record.metrics["final_active_units"] = last_finite(read_series(trace, "active_units"));
-      record.metrics["steps_per_second"] = mean_finite(read_series(trace, "steps_per_second"));
-    }
-    // Variance of the training estimator at the last probe (the run's own estimator if probed).
-    const std::string estimator = record.config.count("estimator") ? record.config["estimator"] : "";
-    const std::string vpath = "variance/" + estimator;
-    if (!estimator.empty() && run.nameExists("variance") && run.openGroup("variance").nameExists(estimator)) {
-      H5::Group v = run.openGroup(vpath);
-      const double var = last_finite(read_series(v, "trace_encoder"));
-      record.metrics["var_encoder"] = var;
-      record.metrics["snr_encoder"] = last_finite(read_series(v, "snr_encoder"));
-      record.metrics["var_x_cost_encoder"] = var * last_finite(read_series(v, "evals_per_estimate"));
-    }
-    out.push_back(std::move(record));
-  }
+  const H5::Group root = file.openGroup("/");
+  if (!h5::exists(root, "runs")) return out;
+  const H5::Group runs = h5::open_group(root, "runs");
+  for (const auto& member : h5::members(runs)) out.push_back(read_run(runs, member.first));
   return out;
 }
 

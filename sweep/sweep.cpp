@@ -48,12 +48,15 @@ std::vector<std::string> grid_values(const std::string& key, const std::string& 
       }
     }
   }
+  std::set<std::string> seen;
   for (const auto& item : items) {
     if (item.empty()) throw ConfigError(fmt::format("{}: key '{}' has an empty value in '{}'", source, key, raw));
     // Each value becomes one argument of a `gradest train` process (the kernel refuses one over 128 KiB).
     if (item.size() > kMaxValueLength)
       throw ConfigError(fmt::format("{}: a value of key '{}' has {} characters; at most {} are allowed", source, key,
                                     item.size(), kMaxValueLength));
+    if (!seen.insert(item).second)
+      throw ConfigError(fmt::format("{}: key '{}' lists '{}' twice in '{}'; list each value once", source, key, item, raw));
   }
   return items;
 }

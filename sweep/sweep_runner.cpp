@@ -43,12 +43,15 @@ std::string resolve_run_id(const RunSpec& run, const std::string& config_path) {
 // an interrupted run is run again.
 bool finished_run_file(const std::string& path, const std::string& id) {
   try {
-    H5::H5File file(path, H5F_ACC_RDONLY);
-    if (!file.nameExists("/runs/" + id)) return false;
-    H5::Group run = file.openGroup("/runs/" + id);
-    if (!run.attrExists("status")) return false;
+    const H5::H5File file = h5::open_run_file(path, "sweep run file");
+    const H5::Group root = file.openGroup("/");
+    if (id.find('/') != std::string::npos || !h5::exists(root, "runs/" + id)) return false;
+    const H5::Group run = h5::open_group(root, "runs/" + id);
+    if (!h5::exists_attribute(run, "status")) return false;
     const std::string status = h5::read_string_attribute(run, "status");
     return status == "completed" || status == "diverged";
+  } catch (const Error&) {  // unreadable, corrupted, not a run file: run it again
+    return false;
   } catch (const H5::Exception&) {
     return false;
   }

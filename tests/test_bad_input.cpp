@@ -23,6 +23,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// "toy-bernoulli --flag" -> "toy-bernoulli"
+std::string text_word(const std::string& command) { return command.substr(0, command.find(' ')); }
+
 std::string slurp(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream s;
@@ -38,8 +41,63 @@ std::map<std::string, std::string> snapshot(const fs::path& root) {
   return out;
 }
 
+// A copy of run.h5 under `name`, changed by `change` through the HDF5 API.
+template <class F>
+void changed_copy(const fs::path& dir, const std::string& name, F&& change) {
+  fs::copy_file(dir / "run.h5", dir / name);
+  H5::H5File file((dir / name).string(), H5F_ACC_RDWR);
+  H5::Group runs = file.openGroup("/runs");
+  change(file, runs, runs.getObjnameByIdx(0));
+}
+
 struct Fixture {
   fs::path dir;
+  // Files of the kinds issue 13 names: corrupted, without runs, with impossible sizes.
+  void damaged_run_files(const std::string& binary) {
+    // The first object of the global heap (where variable-length string attributes live) claims
+    // 2^40 bytes: libhdf5 1.10 reads past its buffer (SIGSEGV in H5HG_read) when it reads one.
+    std::string bytes = slurp(dir / "run.h5");
+    const auto heap = bytes.find("GCOL");
+    REQUIRE(heap != std::string::npos);
+    for (int i = 0; i < 8; ++i) bytes[heap + 24 + i] = i == 5 ? '\x01' : '\0';
+    std::ofstream(dir / "corrupt.h5", std::ios::binary) << bytes;
+    // Files without runs, from the toy commands, and a gradest file whose /runs is empty.
+    for (const char* toy : {"x2 --n 10", "toy", "toy-bernoulli"})
+      REQUIRE(std::system((binary + " " + toy + " --repeats 10 --out " + (dir / (text_word(toy) + ".h5")).string() +
+                           " > /dev/null").c_str()) == 0);
+    changed_copy(dir, "empty-runs.h5", [](H5::H5File&, H5::Group& runs, const std::string& id) { runs.unlink(id); });
+    // params/values claiming 2^40 values (chunked, never written: the file stays small).
+    changed_copy(dir, "huge.h5", [](H5::H5File&, H5::Group& runs, const std::string& id) {
+      H5::Group params = runs.openGroup(id + "/params");
+      params.unlink("values");
+      hsize_t dims[1] = {hsize_t{1} << 40}, chunk[1] = {1024};
+      H5::DSetCreatPropList props;
+      props.setChunk(1, chunk);
+      params.createDataSet("values", H5::PredType::NATIVE_FLOAT, H5::DataSpace(1, dims), props);
+    });
+    // params@input_dim holding two numbers where one is read.
+    changed_copy(dir, "pair-attribute.h5", [](H5::H5File&, H5::Group& runs, const std::string& id) {
+      H5::Group params = runs.openGroup(id + "/params");
+      params.removeAttr("input_dim");
+      hsize_t two[1] = {2};
+      const std::int64_t values[2] = {784, 1};
+      params.createAttribute("input_dim", H5::PredType::NATIVE_INT64, H5::DataSpace(1, two))
+          .write(H5::PredType::NATIVE_INT64, values);
+    });
+    // An empty recorded configuration (what a damaged global heap can read back as).
+    changed_copy(dir, "no-config.h5", [](H5::H5File&, H5::Group& runs, const std::string& id) {
+      H5::Group run = runs.openGroup(id);
+      gradest::h5::write_attribute(run, "config", std::string());
+    });
+    // A data file whose one dataset claims 2^31 rows.
+    {
+      H5::H5File data((dir / "huge-data.h5").string(), H5F_ACC_TRUNC);
+      hsize_t dims[2] = {hsize_t{1} << 31, 784}, chunk[2] = {16, 784};
+      H5::DSetCreatPropList props;
+      props.setChunk(2, chunk);
+      data.createDataSet("data", H5::PredType::NATIVE_FLOAT, H5::DataSpace(2, dims), props);
+    }
+  }
   Fixture() {
     dir = fs::temp_directory_path() / ("gradest-bad-input-" + std::to_string(::getpid()));
     fs::remove_all(dir);
@@ -62,6 +120,7 @@ struct Fixture {
       H5::Group root = future.openGroup("/");
       gradest::h5::write_attribute(root, "schema_version", std::int64_t{99});
     }
+    damaged_run_files(binary);
     // Damaged Fashion-MNIST directories: truncated and corrupted image files.
     const fs::path real = "/usr/share/datasets/fashion-mnist";
     fs::create_directories(dir / "fm-truncated");
@@ -78,25 +137,26 @@ struct Fixture {
     std::ofstream(dir / "pair.ini") << "[train]\nmodel = bernoulli-vae\nestimator = reinforce, pathwise\n";
     std::ofstream(dir / "existing.h5") << "precious\n";
     std::ofstream(dir / "long-value.ini") << "[train]\nmodel = bernoulli-vae\nestimator = " << std::string(200000, 'a') << "\n";
-    // Run files whose record was tampered with: no configuration, another configuration.
-    for (const char* name : {"no-config.h5", "edited-config.h5"}) {
+    // A run file whose recorded configuration was edited (it no longer gives the run id).
+    for (const char* name : {"edited-config.h5"}) {
       fs::copy_file(dir / "run.h5", dir / name);
       H5::H5File file((dir / name).string(), H5F_ACC_RDWR);
       H5::Group runs = file.openGroup("/runs");
       H5::Group run = runs.openGroup(runs.getObjnameByIdx(0));
       std::string config = gradest::h5::read_string_attribute(run, "config");
       config.replace(config.find("steps = 5"), 9, "steps = 6");
-      gradest::h5::write_attribute(run, "config", std::string(name) == "no-config.h5" ? std::string() : config);
+      gradest::h5::write_attribute(run, "config", config);
     }
     // A data file of a few kB declaring 10^6 x 10^6 values (chunked, never written).
     {
-      H5::H5File huge((dir / "huge.h5").string(), H5F_ACC_TRUNC);
+      H5::H5File huge((dir / "huge-declared.h5").string(), H5F_ACC_TRUNC);
       const hsize_t dims[2] = {1000000, 1000000}, chunk[2] = {16, 16};
       H5::DSetCreatPropList props;
       props.setChunk(2, chunk);
       for (const char* name : {"train", "test"})
         huge.createDataSet(name, H5::PredType::NATIVE_FLOAT, H5::DataSpace(2, dims), props);
     }
+    std::ofstream(dir / "twice.ini") << "[train]\nmodel = bernoulli-vae\nestimator = arm, arm\n";
     // A FIFO: opening it for reading blocks until a writer comes, so an input must be refused
     // before it is opened (the cases run under `timeout`).
     REQUIRE(::mkfifo((dir / "fifo.h5").c_str(), 0600) == 0);
@@ -200,7 +260,7 @@ TEST_CASE("bad input: one line, non-zero exit, nothing written or overwritten", 
       {"categorical-vae: 10^5 x 10^5 latent columns", "train --model categorical-vae --data synthetic --synthetic-train 200 "
        "--synthetic-test 50 --latents 100000 --latent-categories 100000 --steps 5 --batch 10 --quiet --out {d}/out/a.h5",
        "more than the 2147483647"},
-      {"train: data file declaring 10^12 values", "train --model bernoulli-vae --data {d}/huge.h5 --binarize none --out {d}/out/a.h5",
+      {"train: data file declaring 10^12 values", "train --model bernoulli-vae --data {d}/huge-declared.h5 --binarize none --out {d}/out/a.h5",
        "data file", "ulimit -v 4000000; "},
       {"toy: 10^10 repeats", "toy --repeats 10000000000 --out {d}/out/a.h5", "reduce --repeats", "ulimit -v 4000000; "},
       {"toy: 10^9 samples", "toy --samples 1000000000 --out {d}/out/a.h5", "objective evaluations"},
@@ -223,9 +283,63 @@ TEST_CASE("bad input: one line, non-zero exit, nothing written or overwritten", 
        "objective evaluations"},
       {"sweep: a 200,000-character value", "sweep {d}/long-value.ini --out {d}/out/s", "at most 4096"},
       // rerun trusts nothing it reads.
-      {"rerun: an empty recorded configuration", "rerun {d}/no-config.h5", "empty recorded configuration"},
       {"rerun: an edited recorded configuration", "rerun {d}/edited-config.h5", "does not match its recorded configuration"},
       {"rerun --out over a file", "rerun {d}/run.h5 --out {d}/existing.h5", "exists; pass --force"},
+      // Corrupted files (issue 13): libhdf5 crashes reading corrupt.h5; gradest refuses it in one line.
+      {"summarize: corrupted (libhdf5 crashes)", "summarize {d}/corrupt.h5", "'{d}/corrupt.h5' is corrupted"},
+      {"merge: corrupted", "merge {d}/run.h5 {d}/corrupt.h5 -o {d}/out/m.h5", "'{d}/corrupt.h5' is corrupted"},
+      {"rerun: corrupted", "rerun {d}/corrupt.h5", "'{d}/corrupt.h5' is corrupted"},
+      {"variance --from corrupted", "variance --from {d}/corrupt.h5 --estimators arm --out {d}/out/a.h5",
+       "'{d}/corrupt.h5' is corrupted"},
+      {"encode --from corrupted", "encode --from {d}/corrupt.h5 --out {d}/out/a.h5", "'{d}/corrupt.h5' is corrupted"},
+      {"train --init-from corrupted", "train" + tiny + " --init-from {d}/corrupt.h5 --out {d}/out/a.h5",
+       "'{d}/corrupt.h5' is corrupted"},
+      {"train --data corrupted", "train --model bernoulli-vae --data {d}/corrupt.h5 --out {d}/out/a.h5",
+       "'{d}/corrupt.h5' is corrupted"},
+      // Sizes read from a file are bounded before allocation.
+      {"variance: a dataset extent of 2^40", "variance --from {d}/huge.h5 --estimators arm --out {d}/out/a.h5",
+       "over the 1024 MiB gradest reads"},
+      {"summarize: a dataset extent of 2^40", "summarize {d}/huge.h5", "/params/values: its size"},
+      {"train --init-from: a dataset extent of 2^40", "train" + tiny + " --init-from {d}/huge.h5 --out {d}/out/a.h5",
+       "over the 1024 MiB gradest reads"},
+      {"train --data: 2^31 rows", "train --model bernoulli-vae --data {d}/huge-data.h5 --binarize none --out {d}/out/a.h5",
+       "over the 1024 MiB gradest reads"},
+      {"variance: a two-valued scalar attribute", "variance --from {d}/pair-attribute.h5 --estimators arm --out {d}/out/a.h5",
+       "params@input_dim is not one number"},
+      {"rerun: empty recorded configuration", "rerun {d}/no-config.h5", "has an empty recorded configuration"},
+      {"variance: empty recorded configuration", "variance --from {d}/no-config.h5 --estimators arm --out {d}/out/a.h5",
+       "names no model"},
+      // Files without runs, and inputs that are not gradest's.
+      {"merge: files without runs", "merge {d}/x2.h5 {d}/toy.h5 -o {d}/out/m.h5", "'{d}/x2.h5' holds no training runs"},
+      {"merge: a run file and a toy file", "merge {d}/run.h5 {d}/toy-bernoulli.h5 -o {d}/out/m.h5",
+       "'{d}/toy-bernoulli.h5' holds no training runs"},
+      {"merge: an empty /runs", "merge {d}/empty-runs.h5 -o {d}/out/m.h5", "its /runs group is empty"},
+      {"merge: an input named twice", "merge {d}/run.h5 {d}/run.h5 -o {d}/out/m.h5", "file '{d}/run.h5' is listed twice"},
+      {"summarize: a file without runs", "summarize {d}/toy.h5", "holds no training runs"},
+      {"rerun: a file without runs", "rerun {d}/x2.h5", "holds no training runs"},
+      {"variance --from a file without runs", "variance --from {d}/x2.h5 --estimators arm --out {d}/out/a.h5",
+       "holds no training runs"},
+      {"train --init-from a file without runs", "train" + tiny + " --init-from {d}/toy.h5 --out {d}/out/a.h5",
+       "holds no training runs"},
+      {"train --init-from without schema_version", "train" + tiny + " --init-from {d}/plain.h5 --out {d}/out/a.h5",
+       "'{d}/plain.h5' is not a gradest file (no schema_version attribute)"},
+      {"train --init-from another schema", "train" + tiny + " --init-from {d}/future.h5 --out {d}/out/a.h5",
+       "schema version 99"},
+      {"train --init-from not HDF5", "train" + tiny + " --init-from {d}/text.h5 --out {d}/out/a.h5", "not an HDF5 file"},
+      // Lists that are sets hold each value once.
+      {"toy-bernoulli: an estimator twice", "toy-bernoulli --estimators arm,arm --out {d}/out/a.h5",
+       "option '--estimators': estimator 'arm' is listed twice"},
+      {"toy-bernoulli: a target twice", "toy-bernoulli --t 0.4,0.4 --out {d}/out/a.h5", "value '0.4' is listed twice"},
+      {"x2: a phi twice", "x2 --phi 1,2,1 --out {d}/out/a.h5", "option '--phi': value '1' is listed twice"},
+      {"x2: an N twice (list and range)", "x2 --n 10,5..10 --out {d}/out/a.h5", "option '--n': value '10' is listed twice"},
+      {"toy: a k twice", "toy --k 0:1:3,1 --out {d}/out/a.h5", "option '--k': value '1' is listed twice"},
+      {"variance: an estimator twice", "variance --from {d}/run.h5 --estimators arm,arm --out {d}/out/a.h5",
+       "'arm' is listed twice"},
+      {"train: a probe estimator twice", "train" + tiny + " --probe-every 5 --probe-estimators arm,arm --out {d}/out/a.h5",
+       "'arm' is listed twice"},
+      {"summarize: a key twice", "summarize {d}/run.h5 --by estimator,estimator", "key 'estimator' is listed twice"},
+      {"bench: a process count twice", "bench --processes 1,1", "count '1' is listed twice"},
+      {"sweep: a grid value twice", "sweep {d}/twice.ini --out {d}/out/s", "key 'estimator' lists 'arm' twice"},
       {"output exists", "x2 --repeats 10 --n 10 --out {d}/existing.h5", "exists; pass --force"},
       {"output folder missing", "x2 --repeats 10 --n 10 --out {d}/nowhere/a.h5", "does not exist"},
       {"merge: disk full (file-size limit; libhdf5 crashed in H5Ocopy)", "merge {d}/run.h5 -o {d}/out/m.h5", "disk full",
@@ -244,10 +358,13 @@ TEST_CASE("bad input: one line, non-zero exit, nothing written or overwritten", 
     const int exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     const std::string message = slurp(err);
     fs::remove(err);
+    std::string expected = c.message;
+    for (auto pos = expected.find("{d}"); pos != std::string::npos; pos = expected.find("{d}"))
+      expected.replace(pos, 3, f.dir.string());
     INFO(c.what << ": gradest " << args << "\n  exit " << exit_code << ", stderr: " << message);
     CHECK(exit_code != 0);
     CHECK(exit_code != -1);
-    CHECK(message.find(c.message) != std::string::npos);
+    CHECK(message.find(expected) != std::string::npos);
     CHECK(std::count(message.begin(), message.end(), '\n') == 1);
     CHECK(snapshot(f.dir) == before);
   }
