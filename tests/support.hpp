@@ -12,6 +12,22 @@
 
 namespace gradest::testing {
 
+// AddressSanitizer reserves terabytes of address space for its shadow memory, so a sanitized binary
+// cannot start under an address-space limit (ulimit -v): those checks run in the plain build only.
+#if defined(__SANITIZE_ADDRESS__)
+#define GRADEST_TESTS_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GRADEST_TESTS_ASAN 1
+#endif
+#endif
+#ifdef GRADEST_TESTS_ASAN
+inline constexpr bool kAddressSanitizer = true;
+#else
+inline constexpr bool kAddressSanitizer = false;
+#endif
+
+
 // The seed printed by the test runner (tests/main.cpp).
 std::uint64_t seed();
 

@@ -18,23 +18,9 @@
 #include <string>
 
 #include "store/h5io.hpp"
+#include "tests/support.hpp"
 
 namespace fs = std::filesystem;
-
-// AddressSanitizer reserves terabytes of address space for its shadow memory, so a sanitized binary
-// cannot start under an address-space limit (ulimit -v): those checks run in the plain build only.
-#if defined(__SANITIZE_ADDRESS__)
-#define GRADEST_TESTS_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define GRADEST_TESTS_ASAN 1
-#endif
-#endif
-#ifdef GRADEST_TESTS_ASAN
-constexpr bool kAddressSanitizer = true;
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
 
 namespace {
 
@@ -364,7 +350,7 @@ TEST_CASE("bad input: one line, non-zero exit, nothing written or overwritten", 
   };
   const auto before = snapshot(f.dir);
   for (const auto& c : cases) {
-    if (kAddressSanitizer && std::string(c.limit).find("ulimit -v") != std::string::npos) continue;
+    if (gradest::testing::kAddressSanitizer && std::string(c.limit).find("ulimit -v") != std::string::npos) continue;
     std::string args = c.args;
     for (auto pos = args.find("{d}"); pos != std::string::npos; pos = args.find("{d}"))
       args.replace(pos, 3, f.dir.string());

@@ -15,23 +15,9 @@
 #include "core/errors.hpp"
 #include "core/files.hpp"
 #include "core/limits.hpp"
+#include "tests/support.hpp"
 
 namespace fs = std::filesystem;
-
-// AddressSanitizer reserves terabytes of address space for its shadow memory, so a sanitized binary
-// cannot start under an address-space limit (ulimit -v): those checks run in the plain build only.
-#if defined(__SANITIZE_ADDRESS__)
-#define GRADEST_TESTS_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define GRADEST_TESTS_ASAN 1
-#endif
-#endif
-#ifdef GRADEST_TESTS_ASAN
-constexpr bool kAddressSanitizer = true;
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
 
 namespace {
 
@@ -112,7 +98,7 @@ TEST_CASE("the folder lock admits one holder and names it to the next", "[files]
 }
 
 TEST_CASE("the memory limit follows ulimit -v, and require_memory names option, need and limit", "[files][limits]") {
-  if (kAddressSanitizer) {
+  if (gradest::testing::kAddressSanitizer) {
     WARN("skipped under AddressSanitizer: it cannot run under an address-space limit");
     return;
   }
