@@ -2,6 +2,7 @@
 // (run/check_unbiased.hpp). Prints per group the largest |z|, the Bonferroni threshold and
 // PASS or FAIL; exit status 0 (pass) or 1 (fail); 2 for a usage error. Writes no file.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <iostream>
 
@@ -13,7 +14,7 @@ namespace gradest::cli {
 int run_check_unbiased(const std::vector<std::string>& args, const Context& /*context*/) {
   po::options_description options("check-unbiased options");
   options.add_options()("model", po::value<std::string>(),
-                        "bernoulli-vae, gaussian-vae, categorical-vae, x2 or toy-bernoulli (required)")(
+                        "bernoulli-vae, gaussian-vae, categorical-vae, x2, toy-bernoulli or toy-categorical (required)")(
       "estimator", po::value<std::string>(), "the registered estimator to check (required; see gradest list)")(
       "samples", po::value<int>(), "samples S (K for importance-bound estimators) [the estimator's minimum]")(
       "draws", po::value<std::int64_t>()->default_value(20000), "independent estimates R")(
@@ -22,6 +23,15 @@ int run_check_unbiased(const std::vector<std::string>& args, const Context& /*co
       "latents", po::value<int>()->default_value(0),
       "latents of the small instance [3 bernoulli-vae or categorical-vae (<= 8), 1 gaussian-vae (<= 2), 2 toys]")(
       "batch", po::value<int>()->default_value(3), "data points of the small VAE instance");
+  // The estimators' declared options (temperature, baseline settings, ...), their defaults unless given.
+  for (const auto& declared : declared_options()) {
+    if (declared.spec == &kSamplesOption) continue;
+    const OptionSpec& os = *declared.spec;
+    options.add_options()(std::string(os.name).c_str(), po::value<std::string>(),
+                          fmt::format("{}: {}; {} [{}]", fmt::join(declared.estimators, ", "), os.help,
+                                      allowed_text(os), option_text(os, default_value(os)))
+                              .c_str());
+  }
   po::variables_map vm;
   if (!parse(args, options, nullptr, vm)) {
     print_help("check-unbiased", "--model M --estimator E [--draws R] [--alpha 1e-4] [--seed S]", options);
@@ -38,6 +48,9 @@ int run_check_unbiased(const std::vector<std::string>& args, const Context& /*co
   const EstimatorEntry* entry = find_estimator(spec.estimator);
   if (!entry) throw UsageError(fmt::format("unknown estimator '{}'; allowed: {}", spec.estimator, estimator_names()));
   spec.options.samples = vm.count("samples") ? vm["samples"].as<int>() : entry->info->min_samples;
+  for (const auto& declared : declared_options())
+    if (declared.spec != &kSamplesOption && vm.count(std::string(declared.spec->name)))
+      spec.options.set_text(*declared.spec, vm[std::string(declared.spec->name)].as<std::string>());
   spec.draws = vm["draws"].as<std::int64_t>();
   spec.alpha = vm["alpha"].as<double>();
   const auto seed = vm["seed"].as<std::int64_t>();

@@ -34,6 +34,7 @@
 #include "core/limits.hpp"
 #include "estimators/estimator.hpp"
 #include "cli/commands.hpp"
+#include "cli/toy_estimators.hpp"
 #include "store/h5io.hpp"
 #include "run/toy_bernoulli.hpp"
 #include "models/distributions.hpp"
@@ -57,18 +58,6 @@ Moments sample_moments(const std::vector<double>& x) {
   return {mean, x.size() > 1 ? m2 / double(x.size() - 1) : kNaN};
 }
 
-bool toy_applies(const EstimatorInfo& info) { return info.accepts(LatentKind::bernoulli) && info.target == Target::expectation; }
-
-std::string toy_estimator_names() {
-  std::string out;
-  for (const auto& entry : estimator_registry())
-    if (toy_applies(*entry.info)) {
-      if (!out.empty()) out += ',';
-      out += entry.info->name;
-    }
-  return out;
-}
-
 struct Cell {
   Moments empirical;
   ToyMoments exact{kNaN, kNaN};
@@ -79,35 +68,6 @@ struct Cell {
 struct Trace {
   std::vector<double> loss, theta, variance, exact_variance;
 };
-
-// The options of the estimators the toy runs, as they declare them (samples is the toy's own:
-// raised to each estimator's minimum).
-std::vector<const DeclaredOption*> toy_options() {
-  std::vector<const DeclaredOption*> out;
-  for (const auto& declared : declared_options()) {
-    if (declared.spec == &kSamplesOption) continue;
-    for (auto name : declared.estimators)
-      if (toy_applies(*find_estimator(name)->info)) {
-        out.push_back(&declared);
-        break;
-      }
-  }
-  return out;
-}
-
-std::string toy_option_help(const DeclaredOption& declared) {
-  std::vector<std::string_view> names;
-  for (auto name : declared.estimators)
-    if (toy_applies(*find_estimator(name)->info)) names.push_back(name);
-  return fmt::format("{}: {}; {}", fmt::join(names, ", "), declared.spec->help, allowed_text(*declared.spec));
-}
-
-std::string attribute_name(std::string_view option) {
-  std::string out(option);
-  for (char& c : out)
-    if (c == '-') c = '_';
-  return out;
-}
 
 struct ToyArgs {
   std::string t_text, estimators_text, out;
@@ -128,14 +88,9 @@ void add_toy_arguments(po::options_description& options, ToyArgs& a) {
       ("t", po::value(&a.t_text)->default_value("0.45"), "target(s) t of f(b) = (b - t)^2: number, list a,b or range a:b:n")
       ("theta", po::value(&a.theta0)->default_value(0.5), "logit theta of q = Bern(sigmoid(theta)) (and the training start)")
       ("repeats", po::value(&a.repeats)->default_value(10000), "independent estimates per (t, estimator) (>= 2)")
-      ("estimators", po::value(&a.estimators_text)->default_value(toy_estimator_names()), "comma list of Bernoulli ELBO estimators")
+      ("estimators", po::value(&a.estimators_text)->default_value(toy_estimator_names(LatentKind::bernoulli)), "comma list of Bernoulli ELBO estimators")
       ("samples", po::value(&a.samples)->default_value(1), "samples S (pairs for arm/disarm); raised to an estimator's minimum");
-  for (const DeclaredOption* declared : toy_options()) {
-    const OptionSpec& spec = *declared->spec;
-    options.add_options()(std::string(spec.name).c_str(),
-                          po::value<std::string>()->default_value(option_text(spec, default_value(spec))),
-                          toy_option_help(*declared).c_str());
-  }
+  add_toy_estimator_options(options, LatentKind::bernoulli);
   options.add_options()
       ("warmup", po::value(&a.warmup)->default_value(100), "reinforce-ma baseline warm-up steps at theta before the repeats (>= 0)")
       ("train", po::bool_switch(&a.train), "also train theta with each estimator (Adam, descent on E[f])")
@@ -186,24 +141,10 @@ void finish_toy_args(const po::variables_map& vm, ToyArgs& a) {
   a.ts = parse_real_list(a.t_text, "t");
   require_distinct(a.ts, "t");
   check_toy_numbers(a);
-  for (const DeclaredOption* declared : toy_options())
-    a.estimator.set_text(*declared->spec, vm[std::string(declared->spec->name)].as<std::string>());
-  a.names = split(a.estimators_text, ',');
-  for (auto& name : a.names) name = trim(name);
-  require_distinct(a.names, "estimators", "estimator");
-  if (a.names.empty()) throw UsageError(fmt::format("option '--estimators': empty; allowed: {}", toy_estimator_names()));
-  for (const auto& name : a.names) {
-    const EstimatorEntry* entry = find_estimator(name);
-    if (!entry || !toy_applies(*entry->info))
-      throw UsageError(fmt::format(
-          "option '--estimators': '{}' {}; allowed: {}", name,
-          entry ? "does not estimate a Bernoulli expectation (the toy has no K-sample bound)" : "is not an estimator",
-          toy_estimator_names()));
-    EstimatorOptions eo = a.estimator;
-    eo.samples = std::max(a.samples, entry->info->min_samples);
-    std::string error;
-    if (!eo.valid(&error)) throw UsageError(fmt::format("option for '{}': {}", name, error));
-    a.options.push_back(eo);
+  read_toy_estimator_options(vm, LatentKind::bernoulli, a.estimator);
+  for (auto& [name, options] : toy_estimators(a.estimators_text, LatentKind::bernoulli, a.estimator, a.samples)) {
+    a.names.push_back(name);
+    a.options.push_back(options);
   }
   check_toy_sizes(a);
 }
@@ -307,9 +248,7 @@ void print_results(const ToyArgs& a, const std::vector<std::vector<Cell>>& cells
 }
 
 std::string toy_config_text(const ToyArgs& a) {
-  std::string options;
-  for (const DeclaredOption* declared : toy_options())
-    options += fmt::format("{} = {}\n", attribute_name(declared->spec->name), a.estimator.text(*declared->spec));
+  const std::string options = toy_option_config_text(a.estimator, LatentKind::bernoulli);
   return fmt::format(
       "command = toy-bernoulli\nt = {}\ntheta = {}\nrepeats = {}\nestimators = {}\nsamples = {}\n{}"
       "warmup = {}\ntrain = {}\nsteps = {}\nlr = {}\nrecord_every = {}\nprobe_draws = {}\nseed = {}\n"
@@ -324,14 +263,7 @@ void write_toy_attributes(H5::Group& group, const ToyArgs& a) {
   h5::write_attribute(group, "theta", a.theta0);
   h5::write_attribute(group, "repeats", a.repeats);
   h5::write_attribute(group, "samples", std::int64_t{a.samples});
-  for (const DeclaredOption* declared : toy_options()) {
-    const OptionSpec& spec = *declared->spec;
-    const std::string name = attribute_name(spec.name);
-    const OptionValue value = a.estimator.value(spec);
-    if (spec.type == OptionType::integer) h5::write_attribute(group, name, std::get<std::int64_t>(value));
-    else if (spec.type == OptionType::real) h5::write_attribute(group, name, std::get<double>(value));
-    else h5::write_attribute(group, name, option_text(spec, value));
-  }
+  write_toy_option_attributes(group, a.estimator, LatentKind::bernoulli);
   h5::write_attribute(group, "warmup", a.warmup);
   h5::write_attribute(group, "estimators", fmt::format("{}", fmt::join(a.names, ",")));
 }

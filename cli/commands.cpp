@@ -6,7 +6,7 @@
 namespace gradest::cli {
 namespace {
 const auto kSubcommands = std::to_array<Subcommand>({
-    {"train", "train a Bernoulli or Gaussian VAE with a chosen estimator; ELBO traces and parameters in HDF5", &run_train},
+    {"train", "train a Bernoulli, Gaussian or categorical VAE with a chosen estimator; ELBO traces and parameters in HDF5", &run_train},
     {"encode", "latent means (and samples) of data under a trained model", &run_encode},
     {"reconstruct", "reconstructions of data by a trained model", &run_reconstruct},
     {"sample", "new samples from a trained model's prior and decoder", &run_sample},
@@ -19,6 +19,7 @@ const auto kSubcommands = std::to_array<Subcommand>({
     {"rerun", "run a recorded run again from its recorded configuration and compare bit for bit", &run_rerun},
     {"merge", "join run files (sweep shards) into one, refusing duplicates that differ", &run_merge},
     {"toy-bernoulli", "the REBAR/RELAX Bernoulli toy: every Bernoulli estimator's mean and variance against exact, and training", &run_toy_bernoulli},
+    {"toy-categorical", "the categorical toy: every categorical estimator's mean and variance per coordinate against exact", &run_toy_categorical},
     {"variance", "probe a basket of estimators at a run's saved parameters: variance, SNR, bias and cost (HDF5)", &run_variance},
     {"check-unbiased", "z-test an estimator's mean against the exact gradient on a small model: PASS/FAIL", &run_check_unbiased},
 });

@@ -17,6 +17,7 @@ int run_bench(const std::vector<std::string>& args, const Context& context);
 int run_rerun(const std::vector<std::string>& args, const Context& context);
 int run_merge(const std::vector<std::string>& args, const Context& context);
 int run_toy_bernoulli(const std::vector<std::string>& args, const Context& context);
+int run_toy_categorical(const std::vector<std::string>& args, const Context& context);
 int run_variance(const std::vector<std::string>& args, const Context& context);
 int run_check_unbiased(const std::vector<std::string>& args, const Context& context);
 

@@ -12,6 +12,7 @@
 #include "models/distributions.hpp"
 #include "models/latent_family.hpp"
 #include "models/toy_bernoulli.hpp"
+#include "models/toy_categorical.hpp"
 #include "models/toy_x2.hpp"
 
 namespace gradest::probe {
@@ -23,6 +24,7 @@ std::optional<CheckModel> parse_check_model(std::string_view name) {
   if (name == "x2") return CheckModel::x2;
   if (name == "toy-bernoulli") return CheckModel::toy_bernoulli;
   if (name == "categorical-vae") return CheckModel::categorical_vae;
+  if (name == "toy-categorical") return CheckModel::toy_categorical;
   return std::nullopt;
 }
 
@@ -33,6 +35,7 @@ std::string_view to_string(CheckModel model) {
     case CheckModel::x2: return "x2";
     case CheckModel::toy_bernoulli: return "toy-bernoulli";
     case CheckModel::categorical_vae: return "categorical-vae";
+    case CheckModel::toy_categorical: return "toy-categorical";
   }
   return "?";
 }
@@ -44,6 +47,7 @@ LatentKind latent_kind(CheckModel model) {
     case CheckModel::bernoulli_vae: return LatentKind::bernoulli;
     case CheckModel::gaussian_vae: return LatentKind::gaussian;
     case CheckModel::categorical_vae: return LatentKind::categorical;
+    case CheckModel::toy_categorical: return LatentKind::categorical;
   }
   throw std::logic_error("unknown check model");
 }
@@ -55,8 +59,10 @@ constexpr double kToyT = 0.45;
 // The toys: node-level draws against the closed-form node gradient.
 CheckResult check_toy(const CheckSpec& spec, Estimator& estimator, int latents) {
   const bool bernoulli = spec.model == CheckModel::toy_bernoulli;
+  const bool categorical = spec.model == CheckModel::toy_categorical;
+  constexpr int C = kSmallInstanceCategories;
   StochasticNode node;
-  node.family = &latent_family(latent_kind(spec.model));
+  node.family = &latent_family(latent_kind(spec.model), C);
   std::unique_ptr<Objective> objective;
   VectorD exact;
   const double theta[] = {0.5, -0.3, 1.2, -1.5, 0.1, 2.0, -0.7, 0.9};
@@ -68,6 +74,17 @@ CheckResult check_toy(const CheckSpec& spec, Estimator& estimator, int latents) 
     for (int j = 0; j < latents; ++j) {
       node.logits(0, j) = Real(theta[j]);
       exact(j) = toy->exact_gradient(theta[j]);
+    }
+    objective = std::move(toy);
+  } else if (categorical) {  // latent j's logits: theta[j] + (0, 0.4, -0.3, ...) over its C values
+    auto toy = std::make_unique<ToyCategorical>(C, kToyT, 1);
+    node.logits.resize(1, latents * C);
+    exact.resize(latents * C);
+    for (int j = 0; j < latents; ++j) {
+      VectorD logits(C);
+      for (int c = 0; c < C; ++c) logits(c) = theta[j] * double(c) + phi[(j + c) % 8] * 0.2;
+      node.logits.block(0, j * C, 1, C) = logits.transpose().cast<Real>();
+      exact.segment(j * C, C) = toy->exact_gradient(logits);
     }
     objective = std::move(toy);
   } else {
@@ -94,7 +111,7 @@ CheckResult check_toy(const CheckSpec& spec, Estimator& estimator, int latents) 
     const std::int64_t before = objective->evaluations();
     estimator.estimate(node, *objective, rng, grad);
     evaluations += objective->evaluations() - before;
-    if (bernoulli) flat = Eigen::Map<const Vector>(grad.d_logits.data(), latents);
+    if (bernoulli || categorical) flat = Eigen::Map<const Vector>(grad.d_logits.data(), grad.d_logits.size());
     else {
       flat.head(latents) = Eigen::Map<const Vector>(grad.d_mean.data(), latents);
       flat.tail(latents) = Eigen::Map<const Vector>(grad.d_log_var.data(), latents);
@@ -104,7 +121,9 @@ CheckResult check_toy(const CheckSpec& spec, Estimator& estimator, int latents) 
   draws.evals_per_estimate = double(evaluations) / double(spec.draws);
   CheckResult result;
   result.test = unbiasedness_test(layout, draws, exact, spec.alpha);
-  result.reference = bernoulli ? "closed form sigmoid'(theta) ((1 - t)^2 - t^2), t = 0.45" : "closed form 2 phi, 1";
+  result.reference = bernoulli     ? "closed form sigmoid'(theta) ((1 - t)^2 - t^2), t = 0.45"
+                     : categorical ? fmt::format("closed form p (f - E f), C = {}, t = 0.45", C)
+                                   : "closed form 2 phi, 1";
   return result;
 }
 
@@ -119,7 +138,8 @@ CheckResult check_unbiased(const CheckSpec& spec) {
   if (!estimator) throw ConfigError(error);
   if (!(spec.alpha > 0 && spec.alpha < 1)) throw ConfigError(fmt::format("--alpha must be in (0, 1), got {}", spec.alpha));
   if (spec.draws < 2) throw ConfigError(fmt::format("--draws must be an integer >= 2, got {}", spec.draws));
-  const bool toy = spec.model == CheckModel::x2 || spec.model == CheckModel::toy_bernoulli;
+  const bool toy = spec.model == CheckModel::x2 || spec.model == CheckModel::toy_bernoulli ||
+                   spec.model == CheckModel::toy_categorical;
   // Small VAEs: enumerable families are exact by enumeration (up to 8 latents), continuous ones by
   // quadrature (up to 2).
   const bool enumerable = latent_family(kind, kSmallInstanceCategories).enumerable();

@@ -12,6 +12,9 @@
 //                  exact node gradient d/dmu = 2 phi, d/dlog_var = exp(log_var) = 1.
 //   toy-bernoulli: q = prod Bern(sigmoid(theta_j)), theta = (0.5, -0.3, 1.2, ...), f = sum (b_j - 0.45)^2;
 //                  exact node gradient sigmoid'(theta) ((1 - t)^2 - t^2).
+//   toy-categorical: k latents Cat(softmax(theta_j)) of C = 3 values, theta_jc = a_j c + 0.2 b_{(j+c) mod 8}
+//                  (a = the theta above, b = the phi above), f = sum_j (v . z_j - 0.45)^2, v_c = c/(C-1)
+//                  (models/toy_categorical.hpp); exact node gradient p_j (f - E f) per latent.
 //   The VAEs test the per-example gradient of the whole model (run/probe.hpp: the ELBO with
 //   analytic KL, or the K-sample bound with K = samples for importance-bound estimators); the toys
 //   test the node gradient returned by the estimator (ELBO estimators only: toys have no bound).
@@ -29,10 +32,11 @@
 
 namespace gradest::probe {
 
-enum class CheckModel { bernoulli_vae, gaussian_vae, x2, toy_bernoulli, categorical_vae };
+enum class CheckModel { bernoulli_vae, gaussian_vae, x2, toy_bernoulli, categorical_vae, toy_categorical };
 std::optional<CheckModel> parse_check_model(std::string_view name);
 std::string_view to_string(CheckModel model);
-inline constexpr std::string_view kCheckModelNames = "bernoulli-vae, gaussian-vae, categorical-vae, x2, toy-bernoulli";
+inline constexpr std::string_view kCheckModelNames =
+    "bernoulli-vae, gaussian-vae, categorical-vae, x2, toy-bernoulli, toy-categorical";
 LatentKind latent_kind(CheckModel model);
 
 struct CheckSpec {
