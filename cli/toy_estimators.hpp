@@ -3,13 +3,15 @@
 // registered estimators a toy runs (those of its latent family that estimate an expectation), the
 // estimators' declared options as command-line options, HDF5 attributes and config text, and the
 // estimator list given on the command line, checked.
-#include <H5Cpp.h>
-
 #include <string>
 #include <vector>
 
 #include "cli/cli.hpp"
 #include "estimators/estimator.hpp"
+
+namespace H5 {
+class Group;
+}
 
 namespace gradest::cli {
 
