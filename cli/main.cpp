@@ -13,6 +13,7 @@
 
 #include "cli/cli.hpp"
 #include "core/limits.hpp"
+#include "models/blas.hpp"
 #include "store/h5io.hpp"
 #include "gradest_version.hpp"
 
@@ -36,6 +37,7 @@ std::string subcommand_names() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  gradest::blas::use_one_thread();  // one BLAS thread per process (models/blas.hpp)
   H5::Exception::dontPrint();
   // Past a file-size limit (ulimit -f) or on a full disk, writes fail with an error that aborts the
   // run cleanly (partial output removed) instead of the default SIGXFSZ kill.

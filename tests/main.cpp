@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "models/blas.hpp"
 #include "tests/support.hpp"
 
 namespace gradest::testing {
@@ -20,6 +21,7 @@ std::uint64_t seed() {
 }  // namespace gradest::testing
 
 int main(int argc, char* argv[]) {
+  gradest::blas::use_one_thread();  // as the gradest binary does (models/blas.hpp)
   std::cerr << "gradest tests: seed " << gradest::testing::seed() << " (set GRADEST_TEST_SEED to change)\n";
   return Catch::Session().run(argc, argv);
 }
