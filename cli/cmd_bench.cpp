@@ -10,10 +10,13 @@
 // per process and in total.
 #include <H5Cpp.h>
 #include <fmt/format.h>
+#if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+#endif
 
 #include <Eigen/Core>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <thread>
