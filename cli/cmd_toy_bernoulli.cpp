@@ -142,7 +142,7 @@ void finish_toy_args(const po::variables_map& vm, ToyArgs& a) {
   require_distinct(a.ts, "t");
   check_toy_numbers(a);
   read_toy_estimator_options(vm, LatentKind::bernoulli, a.estimator);
-  for (auto& [name, options] : toy_estimators(a.estimators_text, LatentKind::bernoulli, a.estimator, a.samples)) {
+  for (auto& [name, options] : toy_estimators(a.estimators_text, LatentKind::bernoulli, a.estimator, a.samples, 2)) {
     a.names.push_back(name);
     a.options.push_back(options);
   }

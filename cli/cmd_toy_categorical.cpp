@@ -25,7 +25,9 @@
 //   /toy_categorical/estimators/<name>/{mean,variance,variance_se,exact_mean,exact_variance} [T x C],
 //       {total_variance,exact_total_variance} [T]
 //       attributes: samples (int64), evaluations_per_estimate (int64), unbiased (int64 0/1)
-//       exact_* are NaN where the toy does not know the estimator's formula.
+//       exact_* are NaN where the toy does not know the estimator's formula (or its exact sums would
+//       take more than a few seconds, models/toy_categorical.hpp); reinforce-ma also has baseline [T],
+//       the frozen baseline its estimates and exact moments use.
 //
 // Randomness: cell (t, estimator) draws from Rng::stream(seed, {"toy-categorical", bits(t), estimator}),
 // its children 1 (warm-up) and 2 (repeats).
@@ -40,6 +42,7 @@
 #include "cli/commands.hpp"
 #include "cli/toy_estimators.hpp"
 #include "core/limits.hpp"
+#include "estimators/reinforce_ma.hpp"
 #include "run/toy_categorical.hpp"
 #include "store/h5io.hpp"
 
@@ -47,7 +50,9 @@ namespace gradest::cli {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr int kMaxCategories = 1 << 16;
+constexpr int kMaxCategories = 1024;
+constexpr double kMaxLogitSpread = 80;  // float32 softmax: e^-87 is the smallest normal float
+constexpr double kFloat32Spread = 16;   // e^-16 ~ 1.1e-7, float32's relative resolution
 
 struct ColumnMoments {
   VectorD mean, variance, variance_se;
@@ -71,6 +76,7 @@ struct Cell {
   ToyMomentsC exact;
   int samples = 0;
   std::int64_t evaluations = 0;
+  double baseline = kNaN;  // reinforce-ma's frozen baseline (its exact moments use it)
 };
 
 struct ToyArgs {
@@ -88,7 +94,7 @@ struct ToyArgs {
 void add_arguments(po::options_description& options, ToyArgs& a) {
   // clang-format off
   options.add_options()
-      ("categories", po::value(&a.categories)->default_value(10), "number of values C of the latent (2..65536)")
+      ("categories", po::value(&a.categories)->default_value(10), "number of values C of the latent (2..1024)")
       ("t", po::value(&a.t_text)->default_value("0.45"), "target(s) t of f(c) = (c/(C-1) - t)^2: number, list a,b or range a:b:n")
       ("theta", po::value(&a.theta_text)->default_value("0"), "logits of q = Cat(softmax(theta)): one number (all C equal) or C numbers (list a,b,... or range a:b:C)")
       ("repeats", po::value(&a.repeats)->default_value(10000), "independent estimates per (t, estimator) (>= 2)")
@@ -119,30 +125,34 @@ void finish_args(const po::variables_map& vm, ToyArgs& a) {
                               : VectorD(Eigen::Map<const VectorD>(theta.data(), Index(theta.size())));
   for (double x : theta)
     if (!std::isfinite(x)) throw UsageError(fmt::format("option '--theta': every logit must be a finite number, got {}", x));
-  if (a.theta.maxCoeff() - a.theta.minCoeff() > 700)
-    throw UsageError(fmt::format("option '--theta': logits more than 700 apart give probabilities of 0 (e^-700 "
-                                 "underflows); got a spread of {}",
-                                 a.theta.maxCoeff() - a.theta.minCoeff()));
+  if (a.theta.maxCoeff() - a.theta.minCoeff() > kMaxLogitSpread)
+    throw UsageError(fmt::format("option '--theta': logits at most {} apart (the estimators compute in float32, "
+                                 "whose probabilities underflow near e^-87); got a spread of {}",
+                                 kMaxLogitSpread, a.theta.maxCoeff() - a.theta.minCoeff()));
   if (a.repeats < 2) throw UsageError(fmt::format("option '--repeats': must be an integer >= 2, got {}", a.repeats));
   if (a.samples < 1) throw UsageError(fmt::format("option '--samples': must be an integer >= 1, got {}", a.samples));
   if (a.warmup < 0) throw UsageError(fmt::format("option '--warmup': must be an integer >= 0, got {}", a.warmup));
   read_toy_estimator_options(vm, LatentKind::categorical, a.estimator);
-  a.estimators = toy_estimators(a.estimators_text, LatentKind::categorical, a.estimator, a.samples);
-  for (const auto& e : a.estimators)
-    if (e.name == "unordered-set" && e.options.samples > a.categories)
-      throw UsageError(fmt::format("option '--samples': unordered-set draws S distinct values, so S <= C = {}; got {}",
-                                   a.categories, e.options.samples));
-  // Work and memory before anything is drawn (core/limits.hpp): each estimate draws S samples of C
-  // values (IndeCateR evaluates S*C objectives); each cell holds repeats x C estimates.
-  const double C = double(a.categories), S = double(a.samples);
-  const double work = (double(a.warmup) + double(a.repeats)) * std::max(S, 2.0) * C * double(a.ts.size()) *
-                      double(a.estimators.size());
+  a.estimators = toy_estimators(a.estimators_text, LatentKind::categorical, a.estimator, a.samples, a.categories);
+  // Work and memory before anything is drawn (core/limits.hpp). Per estimate: S samples of C values,
+  // each evaluation O(C); indecater evaluates all C values of each sample (S*C rows of C columns, held
+  // twice: the sample matrix and the objective's copy), exact all C configurations. Each cell holds
+  // repeats x C estimates.
+  const double C = double(a.categories), R = double(a.warmup) + double(a.repeats);
+  double work = 0, largest_rows = 0;
+  for (const auto& e : a.estimators) {
+    const double S = double(e.options.samples);
+    const double rows = e.name == "indecater" ? S * C : e.name == "exact" ? C : S;
+    work += R * rows * C;
+    largest_rows = std::max(largest_rows, rows);
+  }
+  work *= double(a.ts.size());
   const std::string subject = fmt::format("--samples {} with --repeats {} and --categories {}", a.samples, a.repeats,
                                           a.categories);
   if (auto problem = limits::work_shortfall(subject, work, "--samples, --repeats or --categories"); !problem.empty())
     throw UsageError(problem);
   limits::require_memory(subject, "one cell's estimates and one estimate's samples",
-                         8 * 3 * double(a.repeats) * C + 64 * S * C, "--repeats, --samples or --categories");
+                         8 * 3 * double(a.repeats) * C + 3 * 4 * largest_rows * C, "--repeats, --samples or --categories");
 }
 
 Cell run_cell(const ToyArgs& a, const ToyEstimator& spec, ToyCategorical& toy, const Rng& cell_rng) {
@@ -160,6 +170,7 @@ Cell run_cell(const ToyArgs& a, const ToyEstimator& spec, ToyCategorical& toy, c
     }
   }
   Cell cell;
+  if (const auto* ma = dynamic_cast<const ReinforceMA*>(estimator.get())) cell.baseline = ma->baseline();
   Rng rng = cell_rng.child(2);
   toy.reset_evaluations();
   cell.empirical = column_moments(toy_categorical_draws(*estimator, toy, a.theta, a.repeats, rng));
@@ -174,7 +185,8 @@ Cell run_cell(const ToyArgs& a, const ToyEstimator& spec, ToyCategorical& toy, c
 // S = C): every coordinate's sd below kRoundingSpread times the largest true gradient coordinate.
 constexpr double kRoundingSpread = 1e-5;
 bool rounding_only(const Cell& c, const VectorD& truth) {
-  return c.empirical.variance.cwiseSqrt().maxCoeff() <= kRoundingSpread * truth.cwiseAbs().maxCoeff();
+  const double sd = c.empirical.variance.cwiseSqrt().maxCoeff();
+  return sd == 0 || sd <= kRoundingSpread * truth.cwiseAbs().maxCoeff();
 }
 
 // max_j |mean_j - reference_j| / (sd_j / sqrt R) over the coordinates whose estimates vary; NaN if none.
@@ -195,6 +207,12 @@ void print_results(const ToyArgs& a, const std::vector<std::vector<Cell>>& cells
       "cell\n",
       a.categories, fmt::join(a.theta, ", "), a.repeats);
   const double R = double(a.repeats);
+  if (a.theta.maxCoeff() - a.theta.minCoeff() > kFloat32Spread)
+    std::cout << fmt::format(
+        "note: logits more than {:g} apart: the smallest probabilities are below float32's resolution of the largest "
+        "(e^-{:g} = {:.1e}), so the estimators' float32 estimates cannot resolve those coordinates; large z there "
+        "measures float32 precision, not bias\n",
+        kFloat32Spread, kFloat32Spread, std::exp(-kFloat32Spread));
   for (std::size_t ti = 0; ti < a.ts.size(); ++ti) {
     const ToyCategorical toy(a.categories, a.ts[ti]);
     const VectorD truth = toy.exact_gradient(a.theta);
@@ -210,9 +228,12 @@ void print_results(const ToyArgs& a, const std::vector<std::vector<Cell>>& cells
         if (c.empirical.variance_se(j) > 0 && std::isfinite(c.exact.variance(j)))
           z_var = std::fmax(z_var, std::abs(c.empirical.variance(j) - c.exact.variance(j)) / c.empirical.variance_se(j));
       std::string note = find_estimator(a.estimators[e].name)->info->unbiased ? "" : "  (BIASED)";
-      if (flat)
-        note += fmt::format("  (no spread beyond float32 rounding; max |mean - exact| / max |gradient| = {:.1e})",
-                            (c.empirical.mean - c.exact.mean).cwiseAbs().maxCoeff() / truth.cwiseAbs().maxCoeff());
+      if (flat) {
+        const double error = (c.empirical.mean - c.exact.mean).cwiseAbs().maxCoeff(), scale = truth.cwiseAbs().maxCoeff();
+        note += scale > 0 ? fmt::format("  (no spread beyond float32 rounding; max |mean - exact| / max |gradient| = {:.1e})",
+                                        error / scale)
+                          : fmt::format("  (no spread; max |mean - exact| = {:.1e}, the gradient is 0)", error);
+      }
       std::cout << fmt::format("{:<24} {:>3} {:>6} {:>8} {:>8} {:>11.4e} {:>11} {:>7} {:>7} {:>11.4e}{}\n",
                                a.estimators[e].name, c.samples, c.evaluations,
                                cell_text(flat ? kNaN : max_mean_z(c, truth, R), "{:.2f}"),
@@ -279,6 +300,11 @@ void write_results(h5::OutputFile& file, const ToyArgs& a, const std::vector<std
     h5::write_attribute(g, "samples", std::int64_t{cells[0][e].samples});
     h5::write_attribute(g, "evaluations_per_estimate", cells[0][e].evaluations);
     h5::write_attribute(g, "unbiased", std::int64_t{find_estimator(names[e])->info->unbiased ? 1 : 0});
+    if (std::isfinite(cells[0][e].baseline)) {  // reinforce-ma: the frozen baseline per t
+      std::vector<double> baseline;
+      for (Index ti = 0; ti < T; ++ti) baseline.push_back(cells[ti][e].baseline);
+      h5::write_vector(g, "baseline", baseline);
+    }
     h5::write_matrix(g, "mean", mean);
     h5::write_matrix(g, "variance", variance);
     h5::write_matrix(g, "variance_se", variance_se);

@@ -67,7 +67,7 @@ void read_toy_estimator_options(const po::variables_map& vm, LatentKind kind, Es
 }
 
 std::vector<ToyEstimator> toy_estimators(const std::string& list, LatentKind kind, const EstimatorOptions& base,
-                                         int samples) {
+                                         int samples, int configurations) {
   std::vector<std::string> names = split(list, ',');
   for (auto& name : names) name = trim(name);
   require_distinct(names, "estimators", "estimator");
@@ -91,6 +91,10 @@ std::vector<ToyEstimator> toy_estimators(const std::string& list, LatentKind kin
     if (entry->info->max_samples > 0 && eo.samples > entry->info->max_samples)
       throw UsageError(fmt::format("option '--samples': {} takes at most {} samples, got {}", name,
                                    entry->info->max_samples, eo.samples));
+    if (name == "unordered-set" && eo.samples > configurations)
+      throw UsageError(fmt::format("option '--samples': unordered-set draws S distinct values of the toy's {}, so "
+                                   "S <= {}; got {}",
+                                   configurations, configurations, eo.samples));
     out.push_back({name, eo});
   }
   return out;

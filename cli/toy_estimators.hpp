@@ -33,8 +33,10 @@ struct ToyEstimator {
   std::string name;
   EstimatorOptions options;
 };
+// `configurations`: how many values the toy's latent has (2 Bernoulli, C categorical); estimators that
+// draw distinct samples (unordered-set) are refused more samples than that.
 std::vector<ToyEstimator> toy_estimators(const std::string& list, LatentKind kind, const EstimatorOptions& base,
-                                         int samples);
+                                         int samples, int configurations);
 
 // HDF5 attributes of the declared options (integers int64, reals float64, the rest text; names with
 // '_' for '-') and the same as config lines "name = value\n".

@@ -84,7 +84,7 @@ ToyMomentsC over_values(const VectorD& p, const std::function<VectorD(int)>& g, 
 // Moments of g(n) over the counts n of S iid draws from p (multinomial), by enumerating multisets.
 ToyMomentsC over_multisets(const VectorD& p, int samples, const std::function<VectorD(const std::vector<int>&)>& g) {
   const int C = int(p.size());
-  if (multiset_count(C, samples) > kMaxMultisets) return not_computed(C);
+  if (multiset_count(C, samples) * (samples + 1.0) * C > kMaxEnumerationWork) return not_computed(C);
   MomentSum sum(C);
   std::vector<int> n(C, 0);
   const double log_s_factorial = std::lgamma(double(samples) + 1);
@@ -126,20 +126,18 @@ VectorD centred_score_sum(const ToyCategorical& toy, const VectorD& p, const std
 }
 
 // p^{D'}(T): the probability of drawing the set T (in any order) without replacement from p restricted
-// to the domain D' = D minus `removed`, renormalised: the sum over T's orderings of
-// prod_l q_{t_l} / (1 - q(t_1..t_{l-1})), q = p / p(D').
-double set_probability(const VectorD& p, std::vector<int> set, const std::vector<int>& removed) {
-  double removed_mass = 0;
-  for (int r : removed) removed_mass += p(r);
-  const double domain = 1 - removed_mass;
+// to a domain D' that holds T and values of total mass `outside` besides, renormalised: the sum over
+// T's orderings of prod_l p_{t_l} / (outside + p(T minus t_1..t_{l-1})). Every mass is a sum of
+// positive terms (never 1 - p(drawn), which cancels to 0 when one value holds nearly all the mass).
+double set_probability(const VectorD& p, std::vector<int> set, double outside) {
   std::sort(set.begin(), set.end());
   double total = 0;
   do {
-    double prob = 1, drawn = 0;
-    for (int x : set) {
-      const double q = p(x) / domain;
-      prob *= q / (1 - drawn);
-      drawn += q;
+    double prob = 1;
+    for (std::size_t l = 0; l < set.size(); ++l) {
+      double rest = outside;
+      for (std::size_t m = l; m < set.size(); ++m) rest += p(set[m]);
+      prob *= p(set[l]) / rest;
     }
     total += prob;
   } while (std::next_permutation(set.begin(), set.end()));
@@ -214,24 +212,26 @@ ToyMomentsC unordered_set(const ToyCategorical& toy, const VectorD& theta, int s
   const int C = toy.categories(), S = samples;
   if (S < 2 || S > C) return not_computed(C);
   const double sets = std::round(std::exp(std::lgamma(C + 1.0) - std::lgamma(S + 1.0) - std::lgamma(C - S + 1.0)));
-  if (sets * std::exp(std::lgamma(S + 1.0)) > kMaxOrderings) return not_computed(C);
+  if (sets * (std::exp(std::lgamma(S + 1.0)) * S * S + double(S) * C) > kMaxEnumerationWork) return not_computed(C);
   const VectorD p = probabilities(theta);
   MomentSum sum(C);
   std::vector<bool> chosen(C, false);
   std::fill(chosen.begin(), chosen.begin() + S, true);
-  do {  // every set of S values
+  do {  // every set of S values; every domain below is D minus some of the set, so `outside` is p(D \ set)
     std::vector<int> set;
+    double outside = 0;
     for (int c = 0; c < C; ++c)
       if (chosen[c]) set.push_back(c);
-    const double p_set = set_probability(p, set, {});
+      else outside += p(c);
+    const double p_set = set_probability(p, set, outside);
     VectorD g = VectorD::Zero(C);
     for (int si : set) {
-      const double p_rest_i = set_probability(p, without(set, {si}), {si});  // p^{D\s_i}(S \ s_i)
-      const double weight = p(si) * p_rest_i / p_set;                        // p_i R_i
+      const double p_rest_i = set_probability(p, without(set, {si}), outside);  // p^{D\s_i}(S \ s_i)
+      const double weight = p(si) * p_rest_i / p_set;                           // p_i R_i
       double baseline = p(si) * toy.f(si);
       for (int sj : set) {
         if (sj == si) continue;
-        const double r_ij = set_probability(p, without(set, {si, sj}), {si, sj}) / p_rest_i;  // R^{D\s_i}_j
+        const double r_ij = set_probability(p, without(set, {si, sj}), outside) / p_rest_i;  // R^{D\s_i}_j
         baseline += p(sj) * r_ij * toy.f(sj);
       }
       VectorD score = -p;

@@ -18,8 +18,7 @@
 //   moments by summing over the C values, variance / S (iid terms);
 // - leave-one-out (1/(S-1)) sum_s (f(c_s) - mean f)(e_{c_s} - p) and the biased self-including baseline
 //   (1/S) sum_s (...): both depend on the samples only through their counts n (a multiset), so the sum
-//   runs over the (S+C-1 choose C-1) multisets with multinomial probabilities (NaN above
-//   kMaxMultisets);
+//   runs over the (S+C-1 choose C-1) multisets with multinomial probabilities;
 // - IndeCateR (De Smet et al. 2023) on one latent: sum_c f(c) p_c (e_c - p) at every sample, the exact
 //   gradient itself: variance 0;
 // - straight-through, gradient through E_q[z] = p: J_softmax^T df/dz(e_c) = 2 (v_c - t)(p (.) v - p (p . v)),
@@ -27,8 +26,9 @@
 // - the unordered set estimator (Kool, van Hoof and Welling 2020, eqs. 10-11) with S distinct values
 //   drawn without replacement: the sum runs over the (C choose S) sets, with p(set) and the
 //   estimator's R-weights from their definitions (sums over the orderings of a set, products of
-//   renormalised probabilities), not from the estimator's dynamic programme (NaN when S! (C choose S)
-//   exceeds kMaxOrderings).
+//   renormalised probabilities, every mass a sum of positive terms), not from the estimator's dynamic
+//   programme.
+// The sums are NaN when their work (count times C) exceeds kMaxEnumerationWork.
 // The relaxations' moments (Gumbel-softmax) are C-dimensional integrals and are not computed.
 #include <vector>
 
@@ -73,8 +73,8 @@ struct ToyMomentsC {
 };
 
 namespace toy_categorical {
-inline constexpr double kMaxMultisets = 2e6;
-inline constexpr double kMaxOrderings = 2e7;
+// The exact enumerations are refused (NaN) above this many elementary operations (a few seconds).
+inline constexpr double kMaxEnumerationWork = 1e9;
 
 // softmax(theta), computed stably.
 VectorD probabilities(const VectorD& theta);

@@ -76,7 +76,7 @@ CheckResult check_toy(const CheckSpec& spec, Estimator& estimator, int latents) 
       exact(j) = toy->exact_gradient(theta[j]);
     }
     objective = std::move(toy);
-  } else if (categorical) {  // latent j's logits: theta[j] + (0, 0.4, -0.3, ...) over its C values
+  } else if (categorical) {  // latent j: logits theta[j] c + 0.2 phi[(j + c) mod 8], c = 0..C-1
     auto toy = std::make_unique<ToyCategorical>(C, kToyT, 1);
     node.logits.resize(1, latents * C);
     exact.resize(latents * C);
