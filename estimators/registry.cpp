@@ -23,6 +23,7 @@
 #include "estimators/reinforce_nvil.hpp"
 #include "estimators/straight_through_gumbel.hpp"
 #include "estimators/indecater.hpp"
+#include "estimators/measure_valued.hpp"
 #include "estimators/unordered_set.hpp"
 
 namespace gradest {
@@ -52,6 +53,8 @@ const auto kRegistry = std::to_array<EstimatorEntry>({
     {&StraightThroughGumbel::kInfo, &make<StraightThroughGumbel>, StraightThroughGumbel::kOptions},
     {&IndeCateR::kInfo, &make<IndeCateR>},
     {&UnorderedSet::kInfo, &make<UnorderedSet>},
+    {&MeasureValued::kInfo, &make<MeasureValued>},
+    {&MeasureValuedUncoupled::kInfo, &make<MeasureValuedUncoupled>},
 });
 
 // The estimator options recorded before estimators declared their own, in their recorded order:
