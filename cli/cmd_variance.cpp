@@ -25,6 +25,8 @@ int run_variance(const std::vector<std::string>& args, const Context& context) {
       "draws", po::value<std::int64_t>()->default_value(1000), "independent estimates per estimator (R >= 2)")(
       "seed", po::value<std::int64_t>()->default_value(-1), "seed of the draws [-1: the run's seed]")(
       "no-exact", "skip the exact reference even where the model admits one")(
+      "write-vectors", "also write the gradient vectors behind the table: each estimator's mean and variance "
+      "per parameter, and the exact gradient (under /runs/<id>/vectors)")(
       "out,o", po::value<std::string>(), "output HDF5 file (required)")("force", "overwrite an existing output file");
   po::variables_map vm;
   if (!parse(args, options, nullptr, vm)) {
@@ -49,6 +51,7 @@ int run_variance(const std::vector<std::string>& args, const Context& context) {
   if (seed < -1) throw UsageError(fmt::format("--seed must be >= 0 (or -1 for the run's seed), got {}", seed));
   probe_options.seed = seed < 0 ? config.seed : std::uint64_t(seed);
   probe_options.exact = vm.count("no-exact") == 0;
+  probe_options.vectors = vm.count("write-vectors") > 0;
   std::string error;
   if (!probe_options.valid(&error)) throw UsageError("--draws: " + error);
   const auto basket = probe::parse_basket(vm["estimators"].as<std::string>(), config.model, config.estimator_options);
@@ -81,6 +84,32 @@ int run_variance(const std::vector<std::string>& args, const Context& context) {
     }
   }
   if (!summaries.empty()) std::cout << "exact reference: " << summaries.front().exact_reference << "\n";
+  if (probe_options.vectors) {
+    // /runs/<id>/vectors: the parameter layout, then per basket label its mean and variance [P] and,
+    // where an exact reference exists, exact [P] (the ELBO's, or the K-sample bound's for that K).
+    H5::Group vectors = h5::ensure_group(file.file(), "/runs/" + id + "/vectors");
+    std::vector<std::int64_t> offsets, sizes;
+    std::string names;
+    for (const auto& g : vae->parameters().groups()) {
+      names += (names.empty() ? "" : ",") + g.name;
+      offsets.push_back(g.offset);
+      sizes.push_back(g.size);
+    }
+    h5::write_attribute(vectors, "group_names", names);
+    h5::write_vector(vectors, "group_offset", offsets);
+    h5::write_vector(vectors, "group_size", sizes);
+    for (const auto& s : summaries) {
+      H5::Group v = h5::ensure_group(file.file(), "/runs/" + id + "/vectors/" + s.label);
+      h5::write_attribute(v, "estimator", s.estimator);
+      h5::write_attribute(v, "samples", std::int64_t{s.samples});
+      h5::write_attribute(v, "draws", s.draws);
+      h5::write_vector(v, "mean", std::vector<double>(s.vectors.mean.data(), s.vectors.mean.data() + s.vectors.mean.size()));
+      h5::write_vector(v, "variance",
+                       std::vector<double>(s.vectors.variance.data(), s.vectors.variance.data() + s.vectors.variance.size()));
+      if (s.vectors.exact.size() > 0)
+        h5::write_vector(v, "exact", std::vector<double>(s.vectors.exact.data(), s.vectors.exact.data() + s.vectors.exact.size()));
+    }
+  }
   group = H5::Group();
   file.commit();
   std::cout << fmt::format("wrote {} (/runs/{}/variance)\n", out, id);

@@ -254,6 +254,11 @@ std::vector<ProbeSummary> run_probe(Vae& vae, const Matrix& x, const std::vector
     s.step = step;
     s.batch = x.rows();
     s.exact_reference = it != exact_by_k.end() ? it->second.second : "not computed (exact reference disabled)";
+    if (options.vectors) {
+      s.vectors.mean = draws.moments.mean();
+      s.vectors.variance = draws.moments.variance();
+      if (exact) s.vectors.exact = *exact;
+    }
     out.push_back(std::move(s));
   }
   return out;

@@ -89,6 +89,7 @@ struct ProbeOptions {
   std::int64_t draws = 1000;   // R >= 2
   std::uint64_t seed = 1;
   bool exact = true;           // compute the exact reference where one exists
+  bool vectors = false;        // keep the gradient vectors behind the summaries (ProbeSummary::vectors)
   bool valid(std::string* error) const;
 };
 
@@ -134,6 +135,13 @@ struct ProbeSummary {
   double bias_norm = kNaN, max_abs_z = kNaN;
   double evals_per_estimate = kNaN, seconds_per_estimate = kNaN;
   std::string exact_reference;       // how the exact gradient was obtained, or why not
+  // With ProbeOptions::vectors: the per-example gradient vectors behind the figures (P entries, the
+  // model's flat parameter order): the draws' mean and variance, and the exact gradient (empty when
+  // there is none).
+  struct Vectors {
+    VectorD mean, variance, exact;
+  };
+  Vectors vectors;
   const GroupSummary* group(std::string_view name) const;
 };
 

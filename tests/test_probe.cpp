@@ -252,3 +252,50 @@ TEST_CASE("probe: command lines: train --probe-*, variance, check-unbiased and t
 }
 
 }  // namespace gradest
+
+#ifdef GRADEST_BINARY
+TEST_CASE("probe: gradest variance --write-vectors writes the vectors behind the table", "[probe][hdf5][cli]") {
+  const auto dir = std::filesystem::temp_directory_path() / fmt::format("gradest-vectors-{}", ::getpid());
+  std::filesystem::create_directories(dir);
+  const std::string run = (dir / "run.h5").string(), out = (dir / "v.h5").string(), plain = (dir / "plain.h5").string();
+  REQUIRE(gradest::testing::run_gradest(fmt::format("train --model bernoulli-vae --data synthetic --latents 3 --steps 20 --quiet --out {}", run)).status == 0);
+  const auto r = gradest::testing::run_gradest(fmt::format(
+      "variance --from {} --estimators reinforce-loo:2,disarm --draws 500 --write-vectors --out {}", run, out));
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  REQUIRE(gradest::testing::run_gradest(fmt::format("variance --from {} --estimators disarm --draws 50 --out {}", run, plain)).status == 0);
+  H5::H5File file(out, H5F_ACC_RDONLY);
+  const std::string id = file.openGroup("/runs").getObjnameByIdx(0);
+  H5::Group vectors = file.openGroup("/runs/" + id + "/vectors");
+  auto read = [&](const std::string& path) {
+    H5::DataSet ds = file.openDataSet(path);
+    hsize_t n = 0;
+    ds.getSpace().getSimpleExtentDims(&n);
+    std::vector<double> v(n);
+    ds.read(v.data(), H5::PredType::NATIVE_DOUBLE);
+    return v;
+  };
+  const std::string base = "/runs/" + id + "/vectors/";
+  std::vector<std::int64_t> sizes(3);
+  file.openDataSet(base + "group_size").read(sizes.data(), H5::PredType::NATIVE_INT64);
+  const std::size_t P = std::size_t(sizes[0] + sizes[1] + sizes[2]);
+  for (const char* label : {"reinforce-loo-S2", "disarm"}) {
+    INFO(label);
+    const auto mean = read(base + label + "/mean"), variance = read(base + label + "/variance"),
+               exact = read(base + label + "/exact");
+    REQUIRE(mean.size() == P);
+    REQUIRE(variance.size() == P);
+    REQUIRE(exact.size() == P);
+    // The table's largest |z| is recomputed from the vectors (coordinates that vary).
+    double z = 0;
+    for (std::size_t i = 0; i < P; ++i)
+      if (variance[i] > 0) z = std::max(z, std::abs(mean[i] - exact[i]) / std::sqrt(variance[i] / 500));
+    const auto table = read("/runs/" + id + "/variance/" + label + "/max_abs_z");
+    REQUIRE(table.size() == 1);
+    CHECK(std::abs(z - table[0]) <= 1e-9 * table[0]);
+  }
+  H5::H5File without(plain, H5F_ACC_RDONLY);
+  CHECK_FALSE(without.nameExists("/runs/" + id + "/vectors"));
+  std::filesystem::remove_all(dir);
+}
+#endif
