@@ -48,6 +48,8 @@ struct EstimatorInfo {
 struct EstimatorDiagnostics {
   double baseline_loss = std::numeric_limits<double>::quiet_NaN();
   double explained_variance = std::numeric_limits<double>::quiet_NaN();  // 1 - Var(signal - b)/Var(signal)
+  double temperature = std::numeric_limits<double>::quiet_NaN();  // rebar: the relaxation's lambda
+  double scale = std::numeric_limits<double>::quiet_NaN();        // rebar: the control variate's eta
 };
 
 class Estimator {

@@ -54,6 +54,25 @@ inline constexpr OptionSpec kBaselineDecayOption{.name = "baseline-decay",
                                                  .help = "decay of the running averages (reinforce-ma: the baseline; "
                                                          "reinforce-nvil: the signal's mean and sd)"};
 
+// The scale of a control variate and its online adaptation, shared by the estimators that scale
+// one (rebar: eta; double-cv: alpha). Adapted, the scale follows Adam steps of size cv-lr down the
+// gradient of the estimate's second moment (whose expectation is the variance plus a constant).
+inline constexpr OptionSpec kCvScaleOption{.name = "cv-scale",
+                                           .type = OptionType::real,
+                                           .default_text = "1",
+                                           .min = -1e6,
+                                           .max = 1e6,
+                                           .help = "scale of the control variate (the start when adapted)"};
+inline constexpr OptionSpec kAdaptScaleOption{.name = "adapt-scale",
+                                              .type = OptionType::boolean,
+                                              .default_text = "true",
+                                              .help = "adapt the control variate's scale online to minimise the variance"};
+inline constexpr OptionSpec kCvLrOption{.name = "cv-lr",
+                                        .type = OptionType::real,
+                                        .default_text = "0.001",
+                                        .min = 0,
+                                        .min_open = true,
+                                        .help = "Adam step size of an adapted control variate's parameters"};
 // integer, real, boolean, integer list (OptionType order).
 using OptionValue = std::variant<std::int64_t, double, bool, std::vector<int>>;
 

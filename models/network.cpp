@@ -148,20 +148,27 @@ void Network::forward(int slot, const Matrix& x, Matrix& out) {
 }
 
 void Network::backward(int slot, const Matrix& d_out, Vector& grad_flat, Matrix* d_in) {
+  backward(slot, d_out, grad_flat.data(), d_in);
+}
+
+void Network::backward_input(int slot, const Matrix& d_out, Matrix& d_in) { backward(slot, d_out, nullptr, &d_in); }
+
+void Network::backward(int slot, const Matrix& d_out, Real* grad, Matrix* d_in) {
   Cache& cache = caches_.at(slot);
   const Index B = cache.input.rows();
   if (d_out.rows() != B || d_out.cols() != out_)
     throw std::invalid_argument("Network::backward: d_out does not match the last forward in this slot");
   const Real* values = params_->values().data();
-  Real* grad = grad_flat.data();
   const Matrix* delta = &d_out;
   for (int i = layers() - 1; i >= 0; --i) {
     const Layer& l = layers_[i];
     const Matrix& h = i == 0 ? cache.input : cache.hidden[i - 1];
-    MatrixMap dw(grad + l.weight_offset, l.in, l.out);
-    VectorMap db(grad + l.bias_offset, l.out);
-    dw.noalias() += h.transpose() * *delta;
-    db.noalias() += delta->colwise().sum().transpose();
+    if (grad) {
+      MatrixMap dw(grad + l.weight_offset, l.in, l.out);
+      VectorMap db(grad + l.bias_offset, l.out);
+      dw.noalias() += h.transpose() * *delta;
+      db.noalias() += delta->colwise().sum().transpose();
+    }
     ConstMatrixMap w(values + l.weight_offset, l.in, l.out);
     if (i > 0) {
       Matrix& next = delta == &delta_ ? delta_next_ : delta_;

@@ -77,6 +77,8 @@ class Network {
   // if d_in is not null writes dL/dx (B x in) into it (skipping that GEMM when null).
   void backward(int slot, const Matrix& d_out, Vector& grad_flat, Matrix* d_in);
   void backward(const Matrix& d_out, Vector& grad_flat, Matrix* d_in) { backward(0, d_out, grad_flat, d_in); }
+  // The same without the parameter gradient: only dL/dx (B x in) into d_in.
+  void backward_input(int slot, const Matrix& d_out, Matrix& d_in);
 
   int in() const { return in_; }
   int out() const { return out_; }
@@ -90,6 +92,8 @@ class Network {
   VectorMap bias(int layer);
 
  private:
+  // grad: the flat gradient's data, or nullptr for dL/dx alone.
+  void backward(int slot, const Matrix& d_out, Real* grad, Matrix* d_in);
   struct Layer {
     int in = 0, out = 0;
     Index weight_offset = 0, bias_offset = 0;

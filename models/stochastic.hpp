@@ -93,6 +93,17 @@ class Objective {
   // parameter gradient (decoder, prior), and if grad_z is not null writes weight_r * df/dz_r into
   // its row r. weight has z.rows() entries.
   virtual void backward(int slot, const Vector& weight, Matrix* grad_z) = 0;
+  // After evaluate(slot, z, ...), for objectives differentiable in z: writes weight_r * df/dz_r
+  // into grad_z's row r (resized to z's shape) and adds NO gradient to the model's own
+  // parameters. For control variates evaluated at relaxed latents (rebar, relax), whose
+  // evaluations must not enter the decoder's gradient.
+  virtual void gradient_in_z(int slot, const Vector& weight, Matrix& grad_z) = 0;
+  // After evaluate(slot, z, ...): writes weight_r * (d^2 f/dz^2 at z_r) v_r into hv's row r (v and hv
+  // shaped like z), adding no parameter gradient, and returns true; returns false (hv untouched)
+  // for objectives that give no second derivatives. rebar's adapted temperature needs it.
+  virtual bool hessian_vector_in_z(int /*slot*/, const Vector& /*weight*/, const Matrix& /*v*/, Matrix& /*hv*/) {
+    return false;
+  }
 
   std::int64_t evaluations() const { return evaluations_; }
   void reset_evaluations() { evaluations_ = 0; }

@@ -24,6 +24,13 @@ void ToyBernoulli::backward(int slot, const Vector& weight, Matrix* grad_z) {
   *grad_z = (Real(2) * (z_[slot].array() - Real(t_))).colwise() * weight.array();
 }
 
+bool ToyBernoulli::hessian_vector_in_z(int slot, const Vector& weight, const Matrix& v, Matrix& hv) {
+  assert(slot >= 0 && slot < kSlots && weight.size() == v.rows());
+  (void)slot;
+  hv = (Real(2) * v.array()).colwise() * weight.array();
+  return true;
+}
+
 double ToyBernoulli::expected_value(double theta) const {
   const double p = sigmoid(theta);
   return p * f(1) + (1 - p) * f(0);
@@ -134,6 +141,38 @@ ToyMoments gumbel_softmax(const ToyBernoulli& toy, double theta, int samples, do
   for (auto [a, b] : {std::pair{0.0, centre}, std::pair{centre, 1.0}}) {
     mean += Rule::integrate(g, a, b, 15, 1e-13);
     second += Rule::integrate([&](double u) { return g(u) * g(u); }, a, b, 15, 1e-13);
+  }
+  return {mean, std::max(0.0, second - mean * mean) / samples};
+}
+
+ToyMoments rebar(const ToyBernoulli& toy, double theta, int samples, double temperature, double scale) {
+  // g = A(b, u) + B(b, v): given b, the hard sample's noise u and the conditional noise v are
+  // independent, so E[g^2 | b] = E[A^2|b] + 2 E[A|b] E[B|b] + E[B^2|b], each a 1-d integral over
+  // the uniform's piece that gives b (u in (1-p, 1) for b = 1, (0, 1-p) for b = 0; v in (0, 1)).
+  const double p = sigmoid(theta), lambda = temperature, eta = scale, t = toy.t();
+  auto relaxed_slope = [&](double s) { return 2 * (s - t) * s * (1 - s) / lambda; };  // d f(sigma(z/lambda))/dz
+  using Rule = boost::math::quadrature::gauss_kronrod<double, 61>;
+  auto integrate = [](auto&& h, double a, double b) { return b > a ? Rule::integrate(h, a, b, 15, 1e-13) : 0.0; };
+  double mean = 0, second = 0;
+  for (int b = 0; b <= 1; ++b) {
+    const double prob = b ? p : 1 - p, score = b - p;
+    if (!(prob > 0)) continue;
+    const double lo = b ? 1 - p : 0.0, hi = b ? 1.0 : 1 - p;
+    auto a = [&](double u) {
+      const double s = sigmoid((theta + std::log(u) - std::log1p(-u)) / lambda);
+      return toy.f(b) * score + eta * relaxed_slope(s);
+    };
+    auto c = [&](double v) {
+      const double z = b ? std::log1p(std::exp(theta + std::log(v))) - std::log1p(-v)
+                         : std::log(v) - std::log1p(std::exp(-theta + std::log1p(-v)));
+      const double dz = b ? sigmoid(theta + std::log(v)) : sigmoid(-theta + std::log1p(-v));
+      const double s = sigmoid(z / lambda);
+      return -eta * (toy.f(s) * score + relaxed_slope(s) * dz);
+    };
+    const double ea = integrate(a, lo, hi) / prob, ea2 = integrate([&](double u) { return a(u) * a(u); }, lo, hi) / prob;
+    const double ec = integrate(c, 0.0, 1.0), ec2 = integrate([&](double v) { return c(v) * c(v); }, 0.0, 1.0);
+    mean += prob * (ea + ec);
+    second += prob * (ea2 + 2 * ea * ec + ec2);
   }
   return {mean, std::max(0.0, second - mean * mean) / samples};
 }

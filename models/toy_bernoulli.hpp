@@ -26,6 +26,10 @@ class ToyBernoulli final : public Objective {
   bool differentiable_in_z() const override { return true; }
   // grad_z = weight_r * 2 (z_r - t).
   void backward(int slot, const Vector& weight, Matrix* grad_z) override;
+  // The toy has no parameters: the same as backward.
+  void gradient_in_z(int slot, const Vector& weight, Matrix& grad_z) override { backward(slot, weight, &grad_z); }
+  // hv = weight_r * 2 v_r (f's Hessian is 2 I).
+  bool hessian_vector_in_z(int slot, const Vector& weight, const Matrix& v, Matrix& hv) override;
 
   double t() const { return t_; }
   // f of one coordinate at b (b in {0, 1}, or relaxed in [0, 1]).
@@ -63,6 +67,10 @@ ToyMoments arm(const ToyBernoulli& toy, double theta, int pairs);
 ToyMoments disarm(const ToyBernoulli& toy, double theta, int pairs);
 // Binary Concrete: 2 (z - t) z (1-z) / tau, z = sigmoid((theta + logit u)/tau); Gauss-Kronrod over u.
 ToyMoments gumbel_softmax(const ToyBernoulli& toy, double theta, int samples, double temperature);
+// REBAR at temperature lambda and scale eta: [f(b) - eta f(s~)] (b - p) + eta df(s)/dtheta - eta df(s~)/dtheta
+// (estimators/rebar.hpp), mean of S independent draws; Gauss-Kronrod over the hard sample's and the
+// conditional relaxation's uniforms, given b.
+ToyMoments rebar(const ToyBernoulli& toy, double theta, int samples, double temperature, double scale);
 // Straight-through: 2 (b - t) p (1 - p), b ~ Bern(p).
 ToyMoments straight_through(const ToyBernoulli& toy, double theta, int samples);
 }  // namespace toy_bernoulli

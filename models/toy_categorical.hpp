@@ -45,6 +45,8 @@ class ToyCategorical final : public Objective {
   bool differentiable_in_z() const override { return true; }
   // grad_z row r = weight_r * 2 (v . z_r - t) v.
   void backward(int slot, const Vector& weight, Matrix* grad_z) override;
+  // The toy has no parameters: the same as backward.
+  void gradient_in_z(int slot, const Vector& weight, Matrix& grad_z) override { backward(slot, weight, &grad_z); }
 
   int categories() const { return int(v_.size()); }
   double t() const { return t_; }

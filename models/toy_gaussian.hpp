@@ -104,6 +104,8 @@ class GaussianCostObjective final : public Objective {
   bool differentiable_in_z() const override { return true; }
   // grad_z = weight_r * f'(z_r).
   void backward(int slot, const Vector& weight, Matrix* grad_z) override;
+  // The toy has no parameters: the same as backward.
+  void gradient_in_z(int slot, const Vector& weight, Matrix& grad_z) override { backward(slot, weight, &grad_z); }
 
  protected:
   void do_evaluate(int slot, const Matrix& z, Vector& value) override;

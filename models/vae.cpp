@@ -146,7 +146,10 @@ class Vae::VaeObjective final : public Objective {
   bool differentiable_in_z() const override { return true; }
   const Matrix* inputs() const override { return x_; }
 
-  void backward(int slot, const Vector& weight, Matrix* grad_z) override;
+  void backward(int slot, const Vector& weight, Matrix* grad_z) override { backward(slot, weight, grad_z, true); }
+  void gradient_in_z(int slot, const Vector& weight, Matrix& grad_z) override { backward(slot, weight, &grad_z, false); }
+  // parameters_too = false: grad_z alone, no decoder or prior gradient.
+  void backward(int slot, const Vector& weight, Matrix* grad_z, bool parameters_too);
 
  protected:
   void do_evaluate(int slot, const Matrix& z, Vector& value) override;
@@ -185,6 +188,7 @@ class Vae::VaeObjective final : public Objective {
   std::vector<Slot> slots_;
   VectorD acc_;
   Matrix d_out_, d_in_, max_, sum_;
+  Vector prior_scratch_;  // gradient_in_z's log-prior parameter gradient, discarded
 };
 
 void Vae::VaeObjective::do_evaluate(int slot_index, const Matrix& z, Vector& value) {
@@ -264,7 +268,7 @@ void Vae::VaeObjective::do_evaluate(int slot_index, const Matrix& z, Vector& val
   slot.evaluated = true;
 }
 
-void Vae::VaeObjective::backward(int slot_index, const Vector& weight, Matrix* grad_z) {
+void Vae::VaeObjective::backward(int slot_index, const Vector& weight, Matrix* grad_z, bool parameters_too) {
   const VaeConfig& c = vae_.config_;
   const Matrix& x = *x_;
   Slot& slot = slots_.at(slot_index);
@@ -303,7 +307,7 @@ void Vae::VaeObjective::backward(int slot_index, const Vector& weight, Matrix* g
           d_out_.col(j).segment(s * B, B).array() = w * inv_var * (x.col(j).array() - gj);
           d_sigma_j += (w * (inv_var * (x.col(j).array() - gj).square() - Real(1))).template cast<double>().sum();
         }
-        d_log_sigma(j) += Real(d_sigma_j);
+        if (parameters_too) d_log_sigma(j) += Real(d_sigma_j);
       }
       break;
     }
@@ -318,7 +322,12 @@ void Vae::VaeObjective::backward(int slot_index, const Vector& weight, Matrix* g
     }
   }
 
-  vae_.decoder_.backward(slot_index, d_out_, gradient, grad_z ? &d_in_ : nullptr);
+  if (parameters_too)
+    vae_.decoder_.backward(slot_index, d_out_, gradient, grad_z ? &d_in_ : nullptr);
+  else if (grad_z)
+    vae_.decoder_.backward_input(slot_index, d_out_, d_in_);
+  else
+    return;
   if (grad_z) {
     if (c.signed_latent_input) {
       grad_z->resize(R, c.latents);
@@ -328,7 +337,16 @@ void Vae::VaeObjective::backward(int slot_index, const Vector& weight, Matrix* g
     }
   }
 
-  if (terms_kind_ == Terms::joint) vae_.family_.log_prior_backward(vae_.prior(), slot.z, weight, vae_.prior_gradient(), grad_z);
+  if (terms_kind_ == Terms::joint) {
+    if (parameters_too) {
+      vae_.family_.log_prior_backward(vae_.prior(), slot.z, weight, vae_.prior_gradient(), grad_z);
+    } else {
+      VectorMap prior_gradient = vae_.prior_gradient();
+      prior_scratch_.setZero(prior_gradient.size());
+      vae_.family_.log_prior_backward(vae_.prior(), slot.z, weight, VectorMap(prior_scratch_.data(), prior_scratch_.size()),
+                                      grad_z);
+    }
+  }
 }
 
 // ---- the model -----------------------------------------------------------------------------------

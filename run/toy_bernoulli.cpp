@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "estimators/gumbel_softmax.hpp"
+#include "estimators/rebar.hpp"
 #include "estimators/reinforce_ma.hpp"
 
 namespace gradest {
@@ -44,6 +45,10 @@ std::optional<ToyMoments> toy_bernoulli_exact_moments(const Estimator& estimator
   if (name == "disarm") return tb::disarm(toy, theta, S);
   if (name == "gumbel-softmax") return tb::gumbel_softmax(toy, theta, S, estimator.options().real(GumbelSoftmax::kTemperature));
   if (name == "straight-through") return tb::straight_through(toy, theta, S);
+  if (name == "rebar") {
+    const auto* rebar = dynamic_cast<const Rebar*>(&estimator);
+    return rebar ? std::optional(tb::rebar(toy, theta, S, rebar->temperature(), rebar->scale())) : std::nullopt;
+  }
   if (name == "exact") return ToyMoments{toy.exact_gradient(theta), 0.0};
   return std::nullopt;
 }

@@ -44,14 +44,14 @@ RunRecorder::RunRecorder(H5::Group& run_group, const RunHeader& header) : group_
 void RunRecorder::begin_trace() {
   trace_ = h5::create_group(group_, "trace");
   for (const char* name : {"step", "train_elbo", "test_elbo", "test_iwae", "recon", "kl", "active_units", "wall_time",
-                           "steps_per_second", "baseline_loss", "baseline_explained_variance"})
+                           "steps_per_second", "baseline_loss", "baseline_explained_variance", "cv_temperature", "cv_scale"})
     series_.emplace_back(trace_, name);
 }
 
 void RunRecorder::append(const EvalRecord& r, const EstimatorDiagnostics& d) {
   const double row[] = {
       double(r.step), r.train_elbo,       r.test_elbo,     r.test_iwae,         r.recon, r.kl, r.active_units,
-      r.wall_time,    r.steps_per_second, d.baseline_loss, d.explained_variance};
+      r.wall_time,    r.steps_per_second, d.baseline_loss, d.explained_variance, d.temperature, d.scale};
   for (std::size_t i = 0; i < series_.size(); ++i) series_[i].append(row[i]);
   write_attribute(group_, "steps_completed", std::int64_t(r.step));
   flush();

@@ -47,7 +47,10 @@ class BernoulliProblem final : public Objective {
     return n;
   }
 
-  void backward(int slot, const Vector& weight, Matrix* grad_z) override {
+  void backward(int slot, const Vector& weight, Matrix* grad_z) override { backward(slot, weight, grad_z, true); }
+  void gradient_in_z(int slot, const Vector& weight, Matrix& grad_z) override { backward(slot, weight, &grad_z, false); }
+
+  void backward(int slot, const Vector& weight, Matrix* grad_z, bool parameters_too) {
     const Matrix& z = z_[slot];
     assert(weight.size() == z.rows());
     auto w = params_.head(k_);
@@ -58,10 +61,12 @@ class BernoulliProblem final : public Objective {
       const Index b = r % B_;
       const Real dh = Real(3) * (Real(1) - sigmoid(h_[slot](r)));
       const Real wr = weight(r);
-      grad_.head(k_) += wr * dh * z.row(r).transpose();
-      MatrixMap dA(grad_.data() + k_, k_, k_);
-      dA += wr * half * z.row(r).transpose() * z.row(r);
-      grad_(k_ + k_ * k_ + b) += wr * dh;
+      if (parameters_too) {
+        grad_.head(k_) += wr * dh * z.row(r).transpose();
+        MatrixMap dA(grad_.data() + k_, k_, k_);
+        dA += wr * half * z.row(r).transpose() * z.row(r);
+        grad_(k_ + k_ * k_ + b) += wr * dh;
+      }
       if (grad_z) grad_z->row(r) = wr * (dh * w.transpose() + Real(0.5) * z.row(r) * (A + A.transpose()));
     }
   }

@@ -10,6 +10,8 @@
 //   set with its probability (chi-square, level 1e-6); samples above 12 or above C^k are refused.
 #include <boost/math/distributions/chi_squared.hpp>
 #include <catch2/catch.hpp>
+
+#include <stdexcept>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -36,6 +38,9 @@ class TableObjective final : public Objective {
   Index batch() const override { return table_.rows(); }
   bool differentiable_in_z() const override { return false; }
   void backward(int, const Vector&, Matrix*) override {}
+  void gradient_in_z(int, const Vector&, Matrix&) override {
+    throw std::logic_error("TableObjective: not differentiable in z");
+  }
   std::vector<std::uint64_t> evaluated;  // configuration indices, in row order, of the last evaluation
 
  protected:

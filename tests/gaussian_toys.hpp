@@ -99,15 +99,19 @@ class LinearGaussianObjective final : public Objective {
   bool differentiable_in_z() const override { return true; }
   const Matrix* inputs() const override { return &inputs_; }
 
-  void backward(int slot, const Vector& weight, Matrix* grad_z) override {
+  void backward(int slot, const Vector& weight, Matrix* grad_z) override { backward(slot, weight, grad_z, true); }
+  void gradient_in_z(int slot, const Vector& weight, Matrix& grad_z) override { backward(slot, weight, &grad_z, false); }
+  void backward(int slot, const Vector& weight, Matrix* grad_z, bool parameters_too) {
     const Matrix& z = z_[slot];
     const Index d = toy_.dims();
     if (grad_z) grad_z->resize(z.rows(), d);
     for (Index r = 0; r < z.rows(); ++r) {
       const VectorXd zr = z.row(r).transpose().cast<double>();
       const double residual = (toy_.x(r % batch()) - toy_.a.dot(zr) - toy_.c) / (toy_.s * toy_.s);
-      grad_a += double(weight(r)) * residual * zr;
-      grad_c += double(weight(r)) * residual * (wrong_backward ? -1.0 : 1.0);
+      if (parameters_too) {
+        grad_a += double(weight(r)) * residual * zr;
+        grad_c += double(weight(r)) * residual * (wrong_backward ? -1.0 : 1.0);
+      }
       if (grad_z) {
         VectorXd dz = residual * toy_.a;
         if (terms_ == Terms::joint) dz -= zr;
