@@ -25,6 +25,7 @@
 #include "estimators/indecater.hpp"
 #include "estimators/measure_valued.hpp"
 #include "estimators/unordered_set.hpp"
+#include "estimators/arms.hpp"
 
 namespace gradest {
 namespace {
@@ -55,6 +56,7 @@ const auto kRegistry = std::to_array<EstimatorEntry>({
     {&UnorderedSet::kInfo, &make<UnorderedSet>},
     {&MeasureValued::kInfo, &make<MeasureValued>},
     {&MeasureValuedUncoupled::kInfo, &make<MeasureValuedUncoupled>},
+    {&Arms::kInfo, &make<Arms>},
 });
 
 // The estimator options recorded before estimators declared their own, in their recorded order:
