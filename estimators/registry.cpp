@@ -26,6 +26,7 @@
 #include "estimators/measure_valued.hpp"
 #include "estimators/unordered_set.hpp"
 #include "estimators/rebar.hpp"
+#include "estimators/arms.hpp"
 
 namespace gradest {
 namespace {
@@ -57,6 +58,7 @@ const auto kRegistry = std::to_array<EstimatorEntry>({
     {&MeasureValued::kInfo, &make<MeasureValued>},
     {&MeasureValuedUncoupled::kInfo, &make<MeasureValuedUncoupled>},
     {&Rebar::kInfo, &make<Rebar>, Rebar::kOptions},
+    {&Arms::kInfo, &make<Arms>},
 });
 
 // The estimator options recorded before estimators declared their own, in their recorded order:

@@ -130,6 +130,52 @@ ToyMoments disarm(const ToyBernoulli& toy, double theta, int pairs) {
   return uniform_pieces(g, {p, 1 - p}, pairs);
 }
 
+std::vector<double> arms_count_distribution(double theta, int samples) {
+  const int K = samples;
+  if (K < 2 || K > kMaxEnumeratedSamples) return std::vector<double>(std::max(K, 0) + 1, kNaN);
+  // A_k = [U_k < q], q = min(p, 1-p): the ones when p < 1/2, the zeros otherwise. U_k < q iff
+  // D_k > a = 1 - q^{1/m}; on the uniform simplex P(D_1 > a, ..., D_i > a) = (1 - i a)_+^m
+  // = (i w - (i - 1))_+^m with w = q^{1/m}.
+  const double m = K - 1, log_q = log_sigmoid(-std::abs(theta)), w = std::exp(log_q / m);
+  auto all_above = [&](int i) -> long double {
+    if (i == 0) return 1;
+    if (i == 1) return std::exp(log_q);
+    const double base = i * w - (i - 1);
+    return base > 0 ? std::pow(static_cast<long double>(base), m) : 0;
+  };
+  auto binomial = [](int n, int r) {
+    long double c = 1;
+    for (int i = 1; i <= r; ++i) c = c * (n - r + i) / i;
+    return c;
+  };
+  std::vector<double> count(K + 1);
+  for (int n = 0; n <= K; ++n) {
+    long double exactly = 0;  // P(A_1..A_n, not A_{n+1}..A_K), inclusion-exclusion over the rest
+    for (int j = 0; j <= K - n; ++j) exactly += (j % 2 ? -1 : 1) * binomial(K - n, j) * all_above(n + j);
+    const double prob = double(std::max<long double>(0, binomial(K, n) * exactly));
+    count[theta < 0 ? n : K - n] = prob;
+  }
+  return count;
+}
+
+ToyMoments arms(const ToyBernoulli& toy, double theta, int samples) {
+  const int K = samples;
+  if (K < 2 || K > kMaxEnumeratedSamples) return {kNaN, kNaN};
+  const std::vector<double> count = arms_count_distribution(theta, K);
+  const double p = sigmoid(theta), one_minus_p = sigmoid(-theta);
+  // P(b_1 = 1, b_2 = 0) = p - P(b_1 = b_2 = 1): a sum of positive terms, no cancellation.
+  double one_zero = 0;
+  for (int n = 1; n < K; ++n) one_zero += count[n] * n * (K - n) / (K * (K - 1.0));
+  const double debias = p * one_minus_p / one_zero;
+  double mean = 0, second = 0;
+  for (int n = 1; n < K; ++n) {
+    const double g = debias * n * (K - n) / (K * (K - 1.0)) * (toy.f(1) - toy.f(0));
+    mean += count[n] * g;
+    second += count[n] * g * g;
+  }
+  return {mean, std::max(0.0, second - mean * mean)};
+}
+
 ToyMoments gumbel_softmax(const ToyBernoulli& toy, double theta, int samples, double temperature) {
   auto g = [&](double u) {
     const double z = sigmoid((theta + std::log(u) - std::log1p(-u)) / temperature);

@@ -14,6 +14,8 @@
 // by enumeration over the estimator's discrete samples, or by Gauss-Legendre / Gauss-Kronrod
 // quadrature (Boost.Math) over its uniform noise. Any S: the score-function forms enumerate the 2^S
 // sample configurations for S <= 20 (NaN beyond); pairs and relaxations are iid, variance / S.
+#include <vector>
+
 #include "models/stochastic.hpp"
 
 namespace gradest {
@@ -65,6 +67,15 @@ ToyMoments self_baseline(const ToyBernoulli& toy, double theta, int samples);
 ToyMoments arm(const ToyBernoulli& toy, double theta, int pairs);
 // DisARM: 1/2 (f(b) - f(b~)) (-1)^b~ 1[b != b~] sigmoid(|theta|), b = 1[u < p], b~ = 1[1-u < p], mean of S pairs.
 ToyMoments disarm(const ToyBernoulli& toy, double theta, int pairs);
+// ARMS (Dimitriev & Zhou 2021): c/(K-1) sum_k (f(b_k) - mean f) (b_k - p) over K samples from the Dirichlet
+// copula (b_k = 1[(1 - D_k)^{K-1} < p] for p < 1/2, 1[(1 - D_k)^{K-1} > 1 - p] otherwise, D ~ Dir(1,...,1)),
+// c = p(1-p) / (p - P(b_1 = b_2 = 1)). For one coordinate the estimate is c n(K-n)/(K(K-1)) (f(1) - f(0)),
+// n the number of ones; P(n) in closed form by inclusion-exclusion over the uniform simplex,
+// P(D_1 > a, ..., D_i > a) = (1 - i a)_+^{K-1}, and c from P(b_1 = 1, b_2 = 0) = E[n(K-n)]/(K(K-1)).
+// 2 <= K <= 20 (NaN otherwise).
+ToyMoments arms(const ToyBernoulli& toy, double theta, int samples);
+// P(n of the K copula samples are 1), n = 0..K, for logit theta (the distribution arms() uses).
+std::vector<double> arms_count_distribution(double theta, int samples);
 // Binary Concrete: 2 (z - t) z (1-z) / tau, z = sigmoid((theta + logit u)/tau); Gauss-Kronrod over u.
 ToyMoments gumbel_softmax(const ToyBernoulli& toy, double theta, int samples, double temperature);
 // REBAR at temperature lambda and scale eta: [f(b) - eta f(s~)] (b - p) + eta df(s)/dtheta - eta df(s~)/dtheta

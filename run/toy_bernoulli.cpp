@@ -43,6 +43,7 @@ std::optional<ToyMoments> toy_bernoulli_exact_moments(const Estimator& estimator
   if (name == "reinforce-self-baseline") return tb::self_baseline(toy, theta, S);
   if (name == "arm") return tb::arm(toy, theta, S);
   if (name == "disarm") return tb::disarm(toy, theta, S);
+  if (name == "arms") return tb::arms(toy, theta, S);
   if (name == "gumbel-softmax") return tb::gumbel_softmax(toy, theta, S, estimator.options().real(GumbelSoftmax::kTemperature));
   if (name == "straight-through") return tb::straight_through(toy, theta, S);
   if (name == "rebar") {
