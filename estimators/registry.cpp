@@ -25,6 +25,7 @@
 #include "estimators/indecater.hpp"
 #include "estimators/measure_valued.hpp"
 #include "estimators/unordered_set.hpp"
+#include "estimators/double_cv.hpp"
 
 namespace gradest {
 namespace {
@@ -55,6 +56,7 @@ const auto kRegistry = std::to_array<EstimatorEntry>({
     {&UnorderedSet::kInfo, &make<UnorderedSet>},
     {&MeasureValued::kInfo, &make<MeasureValued>},
     {&MeasureValuedUncoupled::kInfo, &make<MeasureValuedUncoupled>},
+    {&DoubleCV::kInfo, &make<DoubleCV>},
 });
 
 // The estimator options recorded before estimators declared their own, in their recorded order:

@@ -44,6 +44,7 @@ std::optional<ToyMoments> toy_bernoulli_exact_moments(const Estimator& estimator
   if (name == "disarm") return tb::disarm(toy, theta, S);
   if (name == "gumbel-softmax") return tb::gumbel_softmax(toy, theta, S, estimator.options().real(GumbelSoftmax::kTemperature));
   if (name == "straight-through") return tb::straight_through(toy, theta, S);
+  if (name == "double-cv") return tb::double_cv(toy, theta, S);
   if (name == "exact") return ToyMoments{toy.exact_gradient(theta), 0.0};
   return std::nullopt;
 }
