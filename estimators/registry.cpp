@@ -27,6 +27,7 @@
 #include "estimators/unordered_set.hpp"
 #include "estimators/rebar.hpp"
 #include "estimators/arms.hpp"
+#include "estimators/double_cv.hpp"
 
 namespace gradest {
 namespace {
@@ -59,6 +60,7 @@ const auto kRegistry = std::to_array<EstimatorEntry>({
     {&MeasureValuedUncoupled::kInfo, &make<MeasureValuedUncoupled>},
     {&Rebar::kInfo, &make<Rebar>, Rebar::kOptions},
     {&Arms::kInfo, &make<Arms>},
+    {&DoubleCV::kInfo, &make<DoubleCV>},
 });
 
 // The estimator options recorded before estimators declared their own, in their recorded order:

@@ -230,5 +230,27 @@ ToyMoments straight_through(const ToyBernoulli& toy, double theta, int samples) 
   return {one.mean, one.variance / samples};
 }
 
+ToyMoments double_cv(const ToyBernoulli& toy, double theta, int samples, bool correction) {
+  if (samples < 2) return {kNaN, kNaN};
+  const double p = sigmoid(theta);
+  return enumerate_samples(p, samples, [&](const std::vector<double>& b) {
+    const int S = samples;
+    double grad_sum = 0;
+    for (double x : b) grad_sum += 2 * (x - toy.t());
+    std::vector<double> a(S);
+    double a_mean = 0;
+    for (int s = 0; s < S; ++s) {
+      const double others = (grad_sum - 2 * (b[s] - toy.t())) / (S - 1);
+      a[s] = toy.f(b[s]) - others * (b[s] - p);
+      a_mean += a[s] / S;
+    }
+    double g = 0;
+    for (int s = 0; s < S; ++s) g += (a[s] - a_mean) * (b[s] - p);
+    g /= S - 1;
+    if (correction) g += grad_sum / S * p * (1 - p);
+    return g;
+  });
+}
+
 }  // namespace toy_bernoulli
 }  // namespace gradest

@@ -84,6 +84,11 @@ ToyMoments gumbel_softmax(const ToyBernoulli& toy, double theta, int samples, do
 ToyMoments rebar(const ToyBernoulli& toy, double theta, int samples, double temperature, double scale);
 // Straight-through: 2 (b - t) p (1 - p), b ~ Bern(p).
 ToyMoments straight_through(const ToyBernoulli& toy, double theta, int samples);
+// Double control variates (Titsias & Shi 2022), alpha = 1, S >= 2: with g_s = f'(b_s) = 2 (b_s - t),
+// g^ = mean_s g_s, g^_{-s} = mean_{i != s} g_i and a_s = f(b_s) - g^_{-s} (b_s - p),
+// (1/(S-1)) sum_s (a_s - mean a) (b_s - p) + g^ p (1 - p), by enumerating the 2^S configurations;
+// correction = false drops the last term (the biased variant the tests must reject).
+ToyMoments double_cv(const ToyBernoulli& toy, double theta, int samples, bool correction = true);
 }  // namespace toy_bernoulli
 
 }  // namespace gradest

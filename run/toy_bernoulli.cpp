@@ -50,6 +50,7 @@ std::optional<ToyMoments> toy_bernoulli_exact_moments(const Estimator& estimator
     const auto* rebar = dynamic_cast<const Rebar*>(&estimator);
     return rebar ? std::optional(tb::rebar(toy, theta, S, rebar->temperature(), rebar->scale())) : std::nullopt;
   }
+  if (name == "double-cv") return tb::double_cv(toy, theta, S);
   if (name == "exact") return ToyMoments{toy.exact_gradient(theta), 0.0};
   return std::nullopt;
 }
