@@ -16,32 +16,56 @@
 //           independent of z_s), estimated without bias by g^; c_i (i != s) only enters through the
 //           leave-one-out mean, and E[c_i (z_s - p)] = 0 because z_i is independent of g^_{-i} and z_s.
 //           For a linear f the estimate is exact (zero variance).
-//           Coefficient: FIXED, alpha = 1 (the Taylor expansion's own coefficient). The reference
-//           code instead learns a scalar (its sign flipped: it adds +c to a loss), initialised at 0,
-//           by Adam (lr 1e-3) on the mean square of the logit-gradient estimate, updated after each
-//           estimate; that adaptation is not implemented here.
+//           Coefficient: a scalar alpha, learned online as in the reference code (which flips its
+//           sign: it adds +c to a loss): after each training step's estimate, an Adam step of size
+//           cv-lr down d/dalpha of sum_{b,j} g_bj^2 / B (the estimate is g0 + alpha g1, so the slope
+//           is 2 sum g g1), whose expectation is the variance plus a constant. The reference starts
+//           at alpha = 0 (plain reinforce-loo); gradest starts at cv-scale = 1, the Taylor expansion's
+//           own coefficient, so that a frozen estimator (probes, check-unbiased) tests the control
+//           variate; give --cv-scale 0 for the reference's start.
 //           Objective parameters: the plain gradient (1/K) sum_s grad f(z_s) from the same K rows.
 // Latents:  Bernoulli only; f must be differentiable in z (Objective::differentiable_in_z, as
 //           Bernoulli decoders are: they accept relaxed z) and is differentiated at binary z.
 // Cost:     K samples, K objective evaluations and one backward (df/dz at the K samples) per data
 //           point; no extra evaluations over reinforce-loo. K >= 2.
-// Options:  samples K (the common `samples`, S elsewhere; default 1, so give K >= 2).
+// Options:  samples K (the common `samples`, S elsewhere; default 1, so give K >= 2); cv-scale alpha
+//           (default 1), adapt-scale (default true), cv-lr (default 0.001). alpha is the run's
+//           diagnostic (trace/cv_scale).
+#include <memory>
+
 #include "estimators/estimator.hpp"
+
+namespace gradest {
+class Optimizer;
+}
 
 namespace gradest {
 
 class DoubleCV final : public Estimator {
  public:
   static const EstimatorInfo kInfo;
-  explicit DoubleCV(EstimatorOptions options) : Estimator(std::move(options)) {}
+  static constexpr const OptionSpec& kScale = kCvScaleOption;
+  static constexpr const OptionSpec& kAdaptScale = kAdaptScaleOption;
+  static constexpr const OptionSpec& kLr = kCvLrOption;
+  static constexpr OptionSpec kOptions[] = {kScale, kAdaptScale, kLr};
+
+  explicit DoubleCV(EstimatorOptions options);
+  ~DoubleCV() override;
   const EstimatorInfo& info() const override { return kInfo; }
   void estimate(const StochasticNode& node, Objective& objective, Rng& rng, NodeGradient& grad) override;
+  void learn(Rng& rng) override;
+  EstimatorDiagnostics diagnostics() const override;
+  double scale() const { return alpha_; }
 
   // The deliberately biased variant the tests must catch: the control variate without its
   // correction term alpha g^ (.) p (1 - p). Never set outside tests.
   bool omit_correction = false;
 
  private:
+  double alpha_;
+  std::unique_ptr<Optimizer> optimizer_;
+  double d_scale_ = 0, last_batch_ = 0;
+  bool pending_ = false;
   Matrix z_, noise_, dz_;
   Vector value_, weight_;
 };

@@ -102,6 +102,10 @@ std::vector<const OptionSpec*> options_of(const EstimatorEntry& entry);
 struct DeclaredOption {
   const OptionSpec* spec;
   std::vector<std::string_view> estimators;
+  // Recorded before estimators declared their options (samples ... baseline-normalise): config
+  // texts and run ids always hold these. Later options enter them only for the estimators that
+  // declare them, so adding an estimator option changes no earlier run's id.
+  bool recorded = false;
 };
 // Every option of the registered estimators: samples first, then the options that were recorded
 // before estimators declared them, in the order config texts and run ids hash them, then later

@@ -60,7 +60,7 @@ const auto kRegistry = std::to_array<EstimatorEntry>({
     {&MeasureValuedUncoupled::kInfo, &make<MeasureValuedUncoupled>},
     {&Rebar::kInfo, &make<Rebar>, Rebar::kOptions},
     {&Arms::kInfo, &make<Arms>},
-    {&DoubleCV::kInfo, &make<DoubleCV>},
+    {&DoubleCV::kInfo, &make<DoubleCV>, DoubleCV::kOptions},
 });
 
 // The estimator options recorded before estimators declared their own, in their recorded order:
@@ -164,6 +164,7 @@ std::vector<DeclaredOption> declared_options(std::span<const EstimatorEntry> ent
   std::stable_sort(out.begin(), out.end(), [](const DeclaredOption& a, const DeclaredOption& b) {
     return recorded_rank(a.spec->name) < recorded_rank(b.spec->name);
   });
+  for (auto& declared : out) declared.recorded = recorded_rank(declared.spec->name) < std::size(kRecordedOrder);
   return out;
 }
 

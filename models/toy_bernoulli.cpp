@@ -230,7 +230,7 @@ ToyMoments straight_through(const ToyBernoulli& toy, double theta, int samples) 
   return {one.mean, one.variance / samples};
 }
 
-ToyMoments double_cv(const ToyBernoulli& toy, double theta, int samples, bool correction) {
+ToyMoments double_cv(const ToyBernoulli& toy, double theta, int samples, double alpha, bool correction) {
   if (samples < 2) return {kNaN, kNaN};
   const double p = sigmoid(theta);
   return enumerate_samples(p, samples, [&](const std::vector<double>& b) {
@@ -241,13 +241,13 @@ ToyMoments double_cv(const ToyBernoulli& toy, double theta, int samples, bool co
     double a_mean = 0;
     for (int s = 0; s < S; ++s) {
       const double others = (grad_sum - 2 * (b[s] - toy.t())) / (S - 1);
-      a[s] = toy.f(b[s]) - others * (b[s] - p);
+      a[s] = toy.f(b[s]) - alpha * others * (b[s] - p);
       a_mean += a[s] / S;
     }
     double g = 0;
     for (int s = 0; s < S; ++s) g += (a[s] - a_mean) * (b[s] - p);
     g /= S - 1;
-    if (correction) g += grad_sum / S * p * (1 - p);
+    if (correction) g += alpha * grad_sum / S * p * (1 - p);
     return g;
   });
 }

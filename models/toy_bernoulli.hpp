@@ -88,7 +88,7 @@ ToyMoments straight_through(const ToyBernoulli& toy, double theta, int samples);
 // g^ = mean_s g_s, g^_{-s} = mean_{i != s} g_i and a_s = f(b_s) - g^_{-s} (b_s - p),
 // (1/(S-1)) sum_s (a_s - mean a) (b_s - p) + g^ p (1 - p), by enumerating the 2^S configurations;
 // correction = false drops the last term (the biased variant the tests must reject).
-ToyMoments double_cv(const ToyBernoulli& toy, double theta, int samples, bool correction = true);
+ToyMoments double_cv(const ToyBernoulli& toy, double theta, int samples, double alpha = 1, bool correction = true);
 }  // namespace toy_bernoulli
 
 }  // namespace gradest

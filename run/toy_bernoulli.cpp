@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "estimators/gumbel_softmax.hpp"
+#include "estimators/double_cv.hpp"
 #include "estimators/rebar.hpp"
 #include "estimators/reinforce_ma.hpp"
 
@@ -50,7 +51,10 @@ std::optional<ToyMoments> toy_bernoulli_exact_moments(const Estimator& estimator
     const auto* rebar = dynamic_cast<const Rebar*>(&estimator);
     return rebar ? std::optional(tb::rebar(toy, theta, S, rebar->temperature(), rebar->scale())) : std::nullopt;
   }
-  if (name == "double-cv") return tb::double_cv(toy, theta, S);
+  if (name == "double-cv") {
+    const auto* dcv = dynamic_cast<const DoubleCV*>(&estimator);
+    return dcv ? std::optional(tb::double_cv(toy, theta, S, dcv->scale())) : std::nullopt;
+  }
   if (name == "exact") return ToyMoments{toy.exact_gradient(theta), 0.0};
   return std::nullopt;
 }

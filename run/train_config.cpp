@@ -305,9 +305,14 @@ std::string option_help(const DeclaredOption& declared) {
 
 ConfigKey estimator_option_key(const DeclaredOption& declared) {
   const OptionSpec* spec = declared.spec;
-  return {spec->name, option_help(declared), key_type(spec->type), true,
-          [spec](const TrainConfig& c) { return c.estimator_options.text(*spec); },
-          [spec](TrainConfig& c, const std::string& v) { c.estimator_options.set_text(*spec, v); }};
+  ConfigKey key{spec->name, option_help(declared), key_type(spec->type), true,
+                [spec](const TrainConfig& c) { return c.estimator_options.text(*spec); },
+                [spec](TrainConfig& c, const std::string& v) { c.estimator_options.set_text(*spec, v); }};
+  if (!declared.recorded)
+    key.applies = [names = declared.estimators](const TrainConfig& c) {
+      return std::find(names.begin(), names.end(), c.estimator) != names.end();
+    };
+  return key;
 }
 
 const std::vector<ConfigKey>& keys() {
