@@ -15,16 +15,19 @@
 //           dz~_j/dtheta_j = sigmoid(theta_j + log v_j) (b_j = 1), sigmoid(-theta_j + log(1 - v_j)) (b_j = 0).
 //           Averaged over S independent draws. The objective's own parameters get the plain gradient
 //           of f(b) alone: f(s), f(s~) enter only the control variate (Objective::gradient_in_z).
-// Adaptation (learn(), optional): eta and log lambda follow Adam steps (rate cv-lr) DOWN the gradient
+// Adaptation (learn(), on by default): eta and log lambda follow Adam steps (rate cv-lr) DOWN the gradient
 //           of the single-estimate second moment sum_{b,j} g_bj^2 / B, whose expectation is the
 //           variance of the node's logit gradient plus a constant (E g does not depend on them;
 //           the paper's eq. 7). d g/d eta is the control variate itself; d g/d lambda needs the
-//           objective's second derivative in z along ds/dlambda (Objective::hessian_vector_in_z);
-//           objectives without it refuse adapt-temperature.
+//           objective's second derivative in z along ds/dlambda (Objective::hessian_vector_in_z:
+//           the VAEs' decoders by the R-operator, the toys in closed form); objectives without it
+//           refuse adapt-temperature with a one-line reason. The noise and samples do not depend on
+//           the adaptation, which only changes later estimates.
 // Latents:  Bernoulli only; the objective must be differentiable in z (relaxed decoders).
-// Cost:     3S objective evaluations per data point (f(b), f(s), f(s~)); 2S z-gradients.
+// Cost:     3S objective evaluations per data point (f(b), f(s), f(s~)); 2S z-gradients, and with
+//           adapt-temperature 2S Hessian-vector products in z (about two more backward passes each).
 // Options:  samples S (default 1); temperature lambda (default 1); cv-scale eta (default 1);
-//           adapt-scale (default true), adapt-temperature (default false); cv-lr (default 0.001). The current lambda
+//           adapt-scale and adapt-temperature (default true, as in the paper); cv-lr (default 0.001). The current lambda
 //           and eta are the run's diagnostics (traced in the HDF5 record).
 #include <memory>
 
@@ -42,7 +45,7 @@ class Rebar final : public Estimator {
   static constexpr const OptionSpec& kScale = kCvScaleOption;
   static constexpr OptionSpec kAdaptTemperature{.name = "adapt-temperature",
                                                 .type = OptionType::boolean,
-                                                .default_text = "false",
+                                                .default_text = "true",
                                                 .help = "adapt the temperature online to minimise the variance "
                                                         "(needs the model's second derivatives in z)"};
   static constexpr const OptionSpec& kAdaptScale = kAdaptScaleOption;

@@ -64,6 +64,13 @@ void apply_activation_derivative(Activation activation, const Matrix& y, Matrix&
   }
 }
 
+// In place: d += g * act''(pre-activation) * r, written through the layer output y (tanh'' =
+// -2 y (1 - y^2); the piecewise-linear activations have act'' = 0 almost everywhere).
+void add_activation_curvature(Activation activation, const Matrix& y, const Matrix& g, const Matrix& r, Matrix& d) {
+  if (activation != Activation::tanh) return;
+  d.array() -= Real(2) * y.array() * (Real(1) - y.array().square()) * g.array() * r.array();
+}
+
 }  // namespace
 
 Index Network::parameter_count(int in, int out, const NetworkSpec& spec) {
@@ -181,6 +188,42 @@ void Network::backward(int slot, const Matrix& d_out, Real* grad, Matrix* d_in) 
       d_in->noalias() = *delta * w.transpose();
     }
   }
+}
+
+void Network::hessian_vector_input(int slot, const Matrix& v, const Matrix& d_out,
+                                   const std::function<void(const Matrix&, Matrix&)>& output_curvature, Matrix& hv) {
+  const Cache& cache = caches_.at(slot);
+  const Index B = cache.input.rows();
+  if (v.rows() != B || v.cols() != in_ || d_out.rows() != B || d_out.cols() != out_)
+    throw std::invalid_argument("Network::hessian_vector_input: v or d_out does not match the last forward in this slot");
+  const Real* values = params_->values().data();
+  auto weights = [&](int i) { return ConstMatrixMap(values + layers_[i].weight_offset, layers_[i].in, layers_[i].out); };
+  const int L = layers();
+  // Forward: R(a_i) = R(h_{i-1}) W_i, R(h_i) = act'(a_i) R(a_i); R(h_0) = v. The output layer is affine.
+  std::vector<Matrix> r_pre(static_cast<std::size_t>(L));
+  Matrix r_h = v;
+  for (int i = 0; i < L; ++i) {
+    r_pre[i] = r_h * weights(i);
+    if (i + 1 < L) {
+      r_h = r_pre[i];
+      apply_activation_derivative(layers_[i].activation, cache.hidden[i], r_h);
+    }
+  }
+  Matrix r_delta;
+  output_curvature(r_pre[L - 1], r_delta);
+  Matrix delta = d_out;
+  // Backward: delta_{i-1} = (delta_i W_i^T) act'; its R adds (delta_i W_i^T) act'' R(a_{i-1}).
+  for (int i = L - 1; i > 0; --i) {
+    Matrix back = delta * weights(i).transpose();
+    Matrix r_back = r_delta * weights(i).transpose();
+    const Activation act = layers_[i - 1].activation;
+    apply_activation_derivative(act, cache.hidden[i - 1], r_back);
+    add_activation_curvature(act, cache.hidden[i - 1], back, r_pre[i - 1], r_back);
+    apply_activation_derivative(act, cache.hidden[i - 1], back);
+    delta.swap(back);
+    r_delta.swap(r_back);
+  }
+  hv.noalias() = r_delta * weights(0).transpose();
 }
 
 }  // namespace gradest

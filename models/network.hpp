@@ -27,6 +27,7 @@
 //     no activation (the output layer);
 //   - He/Kaiming uniform     r = sqrt(6 / ((1 + slope^2) fan_in)) for layers followed by relu
 //     (slope 0) or leaky_relu (slope 0.3).
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -79,6 +80,14 @@ class Network {
   void backward(const Matrix& d_out, Vector& grad_flat, Matrix* d_in) { backward(0, d_out, grad_flat, d_in); }
   // The same without the parameter gradient: only dL/dx (B x in) into d_in.
   void backward_input(int slot, const Matrix& d_out, Matrix& d_in);
+  // After forward(slot, x, ...), for L(x) = l(network(x)) with d_out = dl/d out at that forward:
+  // writes (d^2 L/dx^2) v into hv (B x in), row by row (each row of x is its own data point), by
+  // Pearlmutter's R-operator: a forward pass of directional derivatives R(.) = d/de (.)(x + e v), then
+  // the backward pass and its R. `output_curvature(r_out, r_d_out)` gives the loss's part:
+  // r_d_out = (d^2 l/d out^2) r_out. No parameter gradient is touched.
+  void hessian_vector_input(int slot, const Matrix& v, const Matrix& d_out,
+                            const std::function<void(const Matrix& r_out, Matrix& r_d_out)>& output_curvature,
+                            Matrix& hv);
 
   int in() const { return in_; }
   int out() const { return out_; }

@@ -148,6 +148,8 @@ class Vae::VaeObjective final : public Objective {
 
   void backward(int slot, const Vector& weight, Matrix* grad_z) override { backward(slot, weight, grad_z, true); }
   void gradient_in_z(int slot, const Vector& weight, Matrix& grad_z) override { backward(slot, weight, &grad_z, false); }
+  // Bernoulli latents only (their log prior is linear in z: no curvature); false for the others.
+  bool hessian_vector_in_z(int slot, const Vector& weight, const Matrix& v, Matrix& hv) override;
   // parameters_too = false: grad_z alone, no decoder or prior gradient.
   void backward(int slot, const Vector& weight, Matrix* grad_z, bool parameters_too);
 
@@ -347,6 +349,59 @@ void Vae::VaeObjective::backward(int slot_index, const Vector& weight, Matrix* g
                                       grad_z);
     }
   }
+}
+
+bool Vae::VaeObjective::hessian_vector_in_z(int slot_index, const Vector& weight, const Matrix& v, Matrix& hv) {
+  const VaeConfig& c = vae_.config_;
+  if (c.latent != LatentKind::bernoulli) return false;
+  Slot& slot = slots_.at(slot_index);
+  if (!slot.evaluated) throw std::logic_error("VAE objective: hessian_vector_in_z before evaluate in this slot");
+  const Index R = slot.out.rows(), B = x_->rows(), D = c.input_dim;
+  if (weight.size() != R || v.rows() != R || v.cols() != slot.z.cols())
+    throw std::invalid_argument("VAE objective: weight and v must match the evaluated z");
+  // d_out_ = weight * dlog p(x|g)/dg, as backward() computes it (the parameter gradient discarded).
+  Matrix grad_in;
+  backward(slot_index, weight, &grad_in, false);
+  const Matrix& g = slot.out;
+  auto curvature = [&](const Matrix& r_out, Matrix& r_d_out) {
+    r_d_out.resize(r_out.rows(), r_out.cols());
+    switch (c.likelihood) {
+      case Likelihood::bernoulli:
+        r_d_out.array() = -(sigmoid_array(g.array()) * (Real(1) - sigmoid_array(g.array())) * r_out.array());
+        break;
+      case Likelihood::gaussian_fixed:
+        r_d_out = r_out * Real(-1.0 / (c.fixed_sigma * c.fixed_sigma));
+        break;
+      case Likelihood::gaussian_learned: {
+        ConstVectorMap log_sigma = std::as_const(vae_.params_).view(vae_.log_sigma_offset_, D);
+        for (Index j = 0; j < D; ++j) r_d_out.col(j) = -std::exp(Real(-2) * log_sigma(j)) * r_out.col(j);
+        break;
+      }
+      case Likelihood::categorical: {
+        // -(diag(pi) - pi pi^T) r per pixel, pi = softmax over the pixel's symbols.
+        const int V = c.categories;
+        Matrix pi_r = Matrix::Zero(R, D);
+        for (int s = 0; s < V; ++s) {
+          const Matrix pi = (g.middleCols(s * D, D) - slot.lse).array().exp().matrix();
+          r_d_out.middleCols(s * D, D).array() = -(pi.array() * r_out.middleCols(s * D, D).array());
+          pi_r.array() += pi.array() * r_out.middleCols(s * D, D).array();
+        }
+        for (int s = 0; s < V; ++s)
+          r_d_out.middleCols(s * D, D).array() += (g.middleCols(s * D, D) - slot.lse).array().exp() * pi_r.array();
+        break;
+      }
+    }
+    r_d_out.array().colwise() *= weight.array();
+  };
+  (void)B;
+  if (c.signed_latent_input) {
+    // z_in = 2 z - 1: H_z v = 2 H_in (2 v).
+    vae_.decoder_.hessian_vector_input(slot_index, Real(2) * v, d_out_, curvature, hv);
+    hv *= Real(2);
+  } else {
+    vae_.decoder_.hessian_vector_input(slot_index, v, d_out_, curvature, hv);
+  }
+  return true;
 }
 
 // ---- the model -----------------------------------------------------------------------------------

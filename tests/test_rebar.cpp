@@ -126,6 +126,7 @@ TEST_CASE("rebar: adapt-scale moves eta to the variance-minimising scale of the 
   options.set(Rebar::kTemperature, lambda);
   options.set(Rebar::kScale, 1.0);
   options.set(Rebar::kAdaptScale, true);
+  options.set(Rebar::kAdaptTemperature, false);
   options.set(Rebar::kLr, 0.01);
   std::string error;
   auto estimator = make_estimator("rebar", options, LatentKind::bernoulli, &error);
@@ -150,6 +151,38 @@ TEST_CASE("rebar: adapt-scale moves eta to the variance-minimising scale of the 
   CHECK(reached < best * 1.02);
   CHECK(rebar->diagnostics().scale == Approx(rebar->scale()));
   CHECK(rebar->diagnostics().temperature == Approx(lambda));
+}
+
+TEST_CASE("rebar: adapting the temperature and the scale together lowers the exact variance far below REINFORCE's",
+          "[rebar]") {
+  // As lambda grows, f(s~) tends to the constant f(1/2) and the control variate to a constant
+  // baseline eta f(1/2): the joint adaptation can reach what a good baseline gives (reinforce-ma's
+  // 5.6e-5 at t = 0.45), far below REINFORCE (1.36e-2) and below the best eta at lambda = 1.
+  const double t = 0.45;
+  const ToyBernoulli toy(t);
+  EstimatorOptions options;  // adapt-scale and adapt-temperature are on by default
+  options.set(Rebar::kLr, 0.01);
+  std::string error;
+  auto estimator = make_estimator("rebar", options, LatentKind::bernoulli, &error);
+  REQUIRE(estimator);
+  auto* rebar = dynamic_cast<Rebar*>(estimator.get());
+  REQUIRE(rebar);
+  ToyBernoulli objective(t);
+  Rng rng = Rng::stream(testing::seed(), {stable_hash("rebar-adapt-both")});
+  const StochasticNode node = toy_bernoulli_node(kTheta);
+  NodeGradient grad;
+  for (int step = 0; step < 20000; ++step) {
+    grad.reset_like(node);
+    rebar->estimate(node, objective, rng, grad);
+    rebar->learn(rng);
+  }
+  const double reinforce = toy_bernoulli::score_function(toy, kTheta, 1, 0.0).variance;
+  const double start = toy_bernoulli::rebar(toy, kTheta, 1, 1.0, 1.0).variance;
+  const double reached = toy_bernoulli::rebar(toy, kTheta, 1, rebar->temperature(), rebar->scale()).variance;
+  INFO("reached lambda " << rebar->temperature() << " eta " << rebar->scale() << ": exact variance " << reached
+                         << " (start " << start << ", reinforce " << reinforce << ")");
+  CHECK(reached < 0.05 * reinforce);
+  CHECK(rebar->diagnostics().temperature == Approx(rebar->temperature()));
 }
 
 TEST_CASE("rebar: adapt-temperature is refused with a one-line reason on an objective without second derivatives",
