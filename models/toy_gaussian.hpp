@@ -12,11 +12,20 @@
 //                                    c*_theta = E[f s_theta^2] / E[s_theta^2], the constant that
 //                                    minimises the variance, one per parameter
 // - pathwise:                        d/dmu: f'(x);   d/dsigma: f'(x) eps
-// All four are unbiased (a constant baseline has E[c s] = 0).
+// and the measure-valued gradients (Mohamed et al. section 6; estimators/measure_valued.hpp), whose
+// one estimate takes two evaluations per parameter at points that are not x ~ q:
+// - measure_valued (coupled):        d/dmu: (f(mu + sigma W) - f(mu - sigma W)) / (sigma sqrt(2 pi)),
+//                                    W ~ Rayleigh(1);  d/dsigma: (f(mu + sigma M) - f(mu + sigma Z)) / sigma,
+//                                    Z ~ N(0, 1), M = sign(Z) sqrt(Z^2 + E), E ~ Exp(mean 2) (a double-
+//                                    sided Maxwell variate sharing Z's sign and first component)
+// - measure_valued_uncoupled:        the same with the two points of each difference independent.
+// All six are unbiased (a constant baseline has E[c s] = 0; the weak derivative is exact).
 //
 // gaussian_toy_exact() computes E_q[f], the gradient, the optimal constants and every estimator's
 // exact single-sample variance (and fourth central moment) by numerical integration against the
-// Gaussian (models/quadrature.hpp), not by sampling. Closed forms exist for the square cost and are
+// Gaussian (models/quadrature.hpp), not by sampling; the measure-valued moments integrate over their
+// own noise (the Rayleigh and exponential variates by Gauss-Kronrod on [0, inf), the double-sided
+// Maxwell as E_Z[h(Z) Z^2]; the coupled d/dsigma as a nested two-dimensional integral). Closed forms exist for the square cost and are
 // pinned by tests: with d = mu - k, gradient (2d, 2 sigma); score-function variance w.r.t. mu
 // 15 sigma^2 + 14 d^2 + d^4/sigma^2; pathwise 4 sigma^2 (mu) and 8 sigma^2 + 4 d^2 (sigma).
 //
@@ -55,13 +64,22 @@ enum class GaussianToyEstimator {
   score_function,
   score_function_mean_baseline,
   score_function_optimal_baseline,
-  pathwise
+  pathwise,
+  measure_valued,
+  measure_valued_uncoupled
 };
 inline constexpr std::array kGaussianToyEstimators = {
-    GaussianToyEstimator::score_function, GaussianToyEstimator::score_function_mean_baseline,
-    GaussianToyEstimator::score_function_optimal_baseline, GaussianToyEstimator::pathwise};
-// "score_function", "score_function_mean_baseline", "score_function_optimal_baseline", "pathwise"
+    GaussianToyEstimator::score_function,         GaussianToyEstimator::score_function_mean_baseline,
+    GaussianToyEstimator::score_function_optimal_baseline, GaussianToyEstimator::pathwise,
+    GaussianToyEstimator::measure_valued,         GaussianToyEstimator::measure_valued_uncoupled};
+// "score_function", "score_function_mean_baseline", "score_function_optimal_baseline", "pathwise",
+// "measure_valued", "measure_valued_uncoupled"
 std::string_view to_string(GaussianToyEstimator estimator);
+// Objective evaluations of one single-sample estimate of both parameters (1, or 4 for the
+// measure-valued ones: two points per parameter; gradest's estimator adds its base sample).
+int evaluations_per_estimate(GaussianToyEstimator estimator);
+// Whether the estimate is a function of one draw x ~ q (single_sample_estimate applies).
+bool single_draw(GaussianToyEstimator estimator);
 
 enum class GaussianParameter { mu = 0, sigma = 1 };
 inline constexpr std::array kGaussianParameters = {GaussianParameter::mu, GaussianParameter::sigma};
@@ -72,7 +90,7 @@ struct GaussianToyExact {
   std::array<double, 2> gradient{};         // d/dmu, d/dsigma of E_q[f]
   std::array<double, 2> optimal_baseline{};  // c*_mu, c*_sigma
   // [estimator][parameter]: single-sample variance and fourth central moment
-  std::array<std::array<double, 2>, 4> variance{}, fourth_moment{};
+  std::array<std::array<double, 2>, kGaussianToyEstimators.size()> variance{}, fourth_moment{};
   // Largest estimated absolute quadrature error over all the integrals, and whether all converged.
   double quadrature_error = 0;
   bool converged = true;
@@ -88,7 +106,8 @@ struct GaussianToyExact {
   }
 };
 
-// The single-sample estimate at x, given the constant the estimator subtracts (see baseline()).
+// The single-sample estimate at x, given the constant the estimator subtracts (see baseline()), for
+// the single-draw estimators.
 double single_sample_estimate(GaussianToyEstimator estimator, GaussianParameter parameter, const GaussianTestCost& f,
                               double mu, double sigma, double baseline, double x);
 

@@ -107,6 +107,8 @@ NodeGradientFn gaussian_toy_estimator(GaussianToyEstimator estimator, const Gaus
   switch (estimator) {
     case GaussianToyEstimator::score_function: return registered_estimator("reinforce", objective);
     case GaussianToyEstimator::pathwise: return registered_estimator("pathwise", objective);
+    case GaussianToyEstimator::measure_valued: return registered_estimator("measure-valued", objective);
+    case GaussianToyEstimator::measure_valued_uncoupled: return registered_estimator("measure-valued-uncoupled", objective);
     default:
       // The variance-optimal constant is the same for sigma and log-variance: their scores differ
       // by the constant factor sigma/2.

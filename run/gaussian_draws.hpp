@@ -46,7 +46,8 @@ NodeGradientFn constant_baseline_score_function(double baseline_mean, double bas
                                                 ObjectiveFactory objective);
 
 // The estimator of the Gaussian test problems (models/toy_gaussian.hpp) on the cost: score function
-// and pathwise are the registered `reinforce` and `pathwise`; the baselines use exact's constants.
+// and pathwise are the registered `reinforce` and `pathwise`, the measure-valued ones the registered
+// `measure-valued` and `measure-valued-uncoupled`; the baselines use exact's constants.
 NodeGradientFn gaussian_toy_estimator(GaussianToyEstimator estimator, const GaussianTestCost& cost,
                                       const GaussianToyExact& exact);
 

@@ -168,7 +168,8 @@ TEST_CASE("x2 and toy write the documented HDF5 layout, reproducibly and indepen
   CHECK(gradest::h5::read_string_attribute(gt, "cost") == "cos");
   for (const char* p : {"mu", "sigma"}) {
     CHECK(gradest::h5::read_vector(ft.openGroup("/toy/true_gradient"), p).size() == 3);
-    for (const char* e : {"score_function", "score_function_mean_baseline", "score_function_optimal_baseline", "pathwise"})
+    for (const char* e : {"score_function", "score_function_mean_baseline", "score_function_optimal_baseline", "pathwise",
+                          "measure_valued", "measure_valued_uncoupled"})
       for (const char* name : {"mean", "variance", "exact_variance", "baseline"})
         CHECK(gradest::h5::read_vector(ft.openGroup(std::string("/toy/") + e + "/" + p), name).size() == 3);
   }
