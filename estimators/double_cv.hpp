@@ -20,16 +20,16 @@
 //           sign: it adds +c to a loss): after each training step's estimate, an Adam step of size
 //           cv-lr down d/dalpha of sum_{b,j} g_bj^2 / B (the estimate is g0 + alpha g1, so the slope
 //           is 2 sum g g1), whose expectation is the variance plus a constant. The reference starts
-//           at alpha = 0 (plain reinforce-loo); gradest starts at cv-scale = 1, the Taylor expansion's
-//           own coefficient, so that a frozen estimator (probes, check-unbiased) tests the control
-//           variate; give --cv-scale 0 for the reference's start.
+//           at alpha = 0 (plain reinforce-loo), and so does gradest (taylor-scale, default 0);
+//           the unbiasedness suite and the tests run it at alpha = 1, the Taylor expansion's own
+//           coefficient, so that the control variate and its correction are exercised.
 //           Objective parameters: the plain gradient (1/K) sum_s grad f(z_s) from the same K rows.
 // Latents:  Bernoulli only; f must be differentiable in z (Objective::differentiable_in_z, as
 //           Bernoulli decoders are: they accept relaxed z) and is differentiated at binary z.
 // Cost:     K samples, K objective evaluations and one backward (df/dz at the K samples) per data
 //           point; no extra evaluations over reinforce-loo. K >= 2.
-// Options:  samples K (the common `samples`, S elsewhere; default 1, so give K >= 2); cv-scale alpha
-//           (default 1), adapt-scale (default true), cv-lr (default 0.001). alpha is the run's
+// Options:  samples K (the common `samples`, S elsewhere; default 1, so give K >= 2); taylor-scale,
+//           alpha's start (default 0); adapt-scale (default true), cv-lr (default 0.001). alpha is the run's
 //           diagnostic (trace/cv_scale).
 #include <memory>
 
@@ -44,7 +44,12 @@ namespace gradest {
 class DoubleCV final : public Estimator {
  public:
   static const EstimatorInfo kInfo;
-  static constexpr const OptionSpec& kScale = kCvScaleOption;
+  static constexpr OptionSpec kScale{.name = "taylor-scale",
+                                     .type = OptionType::real,
+                                     .default_text = "0",
+                                     .min = -1e6,
+                                     .max = 1e6,
+                                     .help = "coefficient alpha of the Taylor control variate (the start when adapted)"};
   static constexpr const OptionSpec& kAdaptScale = kAdaptScaleOption;
   static constexpr const OptionSpec& kLr = kCvLrOption;
   static constexpr OptionSpec kOptions[] = {kScale, kAdaptScale, kLr};

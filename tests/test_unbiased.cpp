@@ -28,6 +28,7 @@
 #include <string>
 
 #include "estimators/estimator.hpp"
+#include "estimators/double_cv.hpp"
 #include "estimators/gumbel_softmax.hpp"
 #include "run/check_unbiased.hpp"
 #include "tests/support.hpp"
@@ -50,6 +51,7 @@ probe::CheckSpec spec_for(const EstimatorInfo& info, probe::CheckModel model) {
   spec.estimator = std::string(info.name);
   spec.options.samples = info.target == Target::importance_bound ? std::max(info.min_samples, 2) : info.min_samples;
   spec.options.set(GumbelSoftmax::kTemperature, 1.0);
+  spec.options.set(DoubleCV::kScale, 1.0);  // double-cv's Taylor control variate on (its default start is 0)
   spec.latents = model == probe::CheckModel::bernoulli_vae ? 3 : model == probe::CheckModel::categorical_vae ? 2 : 1;
   spec.batch = 3;
   spec.draws = kDraws;
