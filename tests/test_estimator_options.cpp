@@ -136,6 +136,7 @@ TEST_CASE("the declarations drive validation: a value outside the declared range
           "[options]") {
   auto error_for = [](const OptionSpec& spec, const std::string& text, std::string_view estimator) {
     EstimatorOptions options;
+    options.samples = find_estimator(estimator)->info->min_samples;  // so that the option is what is wrong
     options.set_text(spec, text);
     std::string error;
     CHECK_FALSE(make_estimator(estimator, options, LatentKind::bernoulli, &error));
