@@ -70,10 +70,15 @@ def draw(ax, steps, mean, se, label, color, logy=False):
         ax.fill_between(steps, lo, hi, color=color, alpha=0.2, linewidth=0)
 
 
+def palette(count):
+    """Distinct colours for `count` lines: tab10 up to 10, tab20 up to 20 (then they repeat)."""
+    return plt.cm.tab10.colors if count <= 10 else plt.cm.tab20.colors
+
+
 def plot_curves(args):
     runs, groups = load_groups(args)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    colors = plt.cm.tab10.colors
+    colors = palette(len(groups))
     for i, (label, members) in enumerate(groups.items()):
         for ax, name in zip(axes, ["test_elbo", "test_iwae"]):
             series = [(run.trace["step"], run.trace[name])
@@ -105,7 +110,7 @@ def plot_variance(args):
     if not any(run.probes for run in runs):
         fail(f"'{args.input}' has no /runs/<id>/variance groups; train with --probe-every (probe-every in a sweep)")
     fig, axes = plt.subplots(2, 2, figsize=(12, 8))
-    colors = plt.cm.tab10.colors
+    colors = palette(sum(len({lab for run in members for lab in run.probes}) for members in groups.values()))
     line = 0
     for label, members in groups.items():
         labels = sorted({lab for run in members for lab in run.probes})

@@ -27,6 +27,8 @@ int run_variance(const std::vector<std::string>& args, const Context& context) {
       "no-exact", "skip the exact reference even where the model admits one")(
       "write-vectors", "also write the gradient vectors behind the table: each estimator's mean and variance "
       "per parameter, and the exact gradient (under /runs/<id>/vectors)")(
+      "write-draws", "also write every draw behind them: R x P float32 per estimator, chunked by rows and "
+      "deflate-compressed (/runs/<id>/vectors/<label>/draws; implies --write-vectors)")(
       "out,o", po::value<std::string>(), "output HDF5 file (required)")("force", "overwrite an existing output file");
   po::variables_map vm;
   if (!parse(args, options, nullptr, vm)) {
@@ -51,11 +53,22 @@ int run_variance(const std::vector<std::string>& args, const Context& context) {
   if (seed < -1) throw UsageError(fmt::format("--seed must be >= 0 (or -1 for the run's seed), got {}", seed));
   probe_options.seed = seed < 0 ? config.seed : std::uint64_t(seed);
   probe_options.exact = vm.count("no-exact") == 0;
-  probe_options.vectors = vm.count("write-vectors") > 0;
+  probe_options.raw_draws = vm.count("write-draws") > 0;
+  probe_options.vectors = vm.count("write-vectors") > 0 || probe_options.raw_draws;
   std::string error;
   if (!probe_options.valid(&error)) throw UsageError("--draws: " + error);
   const auto basket = probe::parse_basket(vm["estimators"].as<std::string>(), config.model, config.estimator_options);
   h5::check_output_path(out, force);
+  if (probe_options.raw_draws) {
+    // Every estimator's R x P draws are held (float32) until the file is written.
+    const double bytes = 4.0 * double(basket.size()) * double(probe_options.draws) * double(vae->parameters().size());
+    if (auto problem = limits::memory_shortfall(fmt::format("--write-draws with --draws {}", probe_options.draws),
+                                                fmt::format("the draws of {} estimators ({} x {} float32 each)", basket.size(),
+                                                            probe_options.draws, vae->parameters().size()),
+                                                bytes, "--draws");
+        !problem.empty())
+      throw UsageError(problem);
+  }
 
   const data::DataSplits data = train::load_data(config);
   if (!train::check_data(config, data, &error)) throw UsageError(error);
@@ -108,6 +121,9 @@ int run_variance(const std::vector<std::string>& args, const Context& context) {
                        std::vector<double>(s.vectors.variance.data(), s.vectors.variance.data() + s.vectors.variance.size()));
       if (s.vectors.exact.size() > 0)
         h5::write_vector(v, "exact", std::vector<double>(s.vectors.exact.data(), s.vectors.exact.data() + s.vectors.exact.size()));
+      if (s.vectors.draws.size() > 0)
+        h5::write_compressed_rows(v, "draws", hsize_t(s.vectors.draws.rows()), hsize_t(s.vectors.draws.cols()),
+                                  s.vectors.draws.data());
     }
   }
   group = H5::Group();

@@ -21,6 +21,8 @@ using Matrix = Eigen::Matrix<Real, Eigen::Dynamic, Eigen::Dynamic>;
 using Vector = Eigen::Matrix<Real, Eigen::Dynamic, 1>;
 using RowVector = Eigen::Matrix<Real, 1, Eigen::Dynamic>;
 using MatrixD = Eigen::MatrixXd;
+// Row-major float32, for data written to HDF5 a row at a time (raw gradient draws).
+using RowMatrixF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using VectorD = Eigen::VectorXd;
 using MatrixMap = Eigen::Map<Matrix>;
 using ConstMatrixMap = Eigen::Map<const Matrix>;

@@ -57,6 +57,18 @@ namespace {
 constexpr double kToyT = 0.45;
 
 // The toys: node-level draws against the closed-form node gradient.
+void keep_vectors(const Parameters& layout, DrawResult& draws, const VectorD& exact, CheckResult& result) {
+  result.mean = draws.moments.mean();
+  result.variance = draws.moments.variance();
+  result.exact = exact;
+  result.draws = std::move(draws.draws);
+  for (const auto& g : layout.groups()) {
+    result.group_names.push_back(g.name);
+    result.group_offset.push_back(g.offset);
+    result.group_size.push_back(g.size);
+  }
+}
+
 CheckResult check_toy(const CheckSpec& spec, Estimator& estimator, int latents) {
   const bool bernoulli = spec.model == CheckModel::toy_bernoulli;
   const bool categorical = spec.model == CheckModel::toy_categorical;
@@ -117,10 +129,15 @@ CheckResult check_toy(const CheckSpec& spec, Estimator& estimator, int latents) 
       flat.tail(latents) = Eigen::Map<const Vector>(grad.d_log_var.data(), latents);
     }
     draws.moments.add(flat);
+    if (spec.keep_draws) {
+      if (draws.draws.rows() == 0) draws.draws.resize(spec.draws, flat.size());
+      draws.draws.row(r) = flat.cast<float>().transpose();
+    }
   }
   draws.evals_per_estimate = double(evaluations) / double(spec.draws);
   CheckResult result;
   result.test = unbiasedness_test(layout, draws, exact, spec.alpha);
+  keep_vectors(layout, draws, exact, result);
   result.reference = bernoulli     ? "closed form sigmoid'(theta) ((1 - t)^2 - t^2), t = 0.45"
                      : categorical ? fmt::format("closed form p (f - E f), C = {}, t = 0.45", C)
                                    : "closed form 2 phi, 1";
@@ -172,10 +189,11 @@ CheckResult check_unbiased(const CheckSpec& spec) {
                                  bound ? fmt::format(" and K = --samples {}", K) : std::string(), error));
   const auto exact = exact_per_example(*instance.vae, instance.x, estimator->info(), spec.options, &error);
   if (!exact) throw std::runtime_error(error);
-  const DrawResult draws = draw_estimates(*instance.vae, instance.x, *estimator, spec.draws, spec.seed, 0,
-                                          estimator->info().name);
+  DrawResult draws = draw_estimates(*instance.vae, instance.x, *estimator, spec.draws, spec.seed, 0,
+                                    estimator->info().name, spec.keep_draws);
   CheckResult result;
   result.test = unbiasedness_test(instance.vae->parameters(), draws, *exact, spec.alpha);
+  keep_vectors(instance.vae->parameters(), draws, *exact, result);
   result.reference = error;
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return result;

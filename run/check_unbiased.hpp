@@ -48,12 +48,20 @@ struct CheckSpec {
   std::int64_t draws = 20000;
   double alpha = 1e-4;
   std::uint64_t seed = 1;
+  bool keep_draws = false;        // CheckResult::draws
 };
 
 struct CheckResult {
   UnbiasednessResult test;
   std::string reference;          // how the exact gradient was computed
   double seconds = 0;
+  // The vectors behind the test (P checked coordinates: the model's flat parameters, or a toy's node
+  // gradient), per example: the draws' mean and variance (divisor R - 1), the exact gradient, and
+  // with CheckSpec::keep_draws every draw (R x P, float32). The layout: named ranges of the P.
+  VectorD mean, variance, exact;
+  RowMatrixF draws;
+  std::vector<std::string> group_names;
+  std::vector<std::int64_t> group_offset, group_size;
 };
 
 // Throws ConfigError for an unknown or incompatible estimator, latents out of range, an

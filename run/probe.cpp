@@ -93,7 +93,7 @@ VectorD GradientMoments::variance() const {
 }
 
 DrawResult draw_estimates(Vae& vae, const Matrix& x, Estimator& estimator, std::int64_t draws, std::uint64_t seed,
-                          std::int64_t step, std::string_view label) {
+                          std::int64_t step, std::string_view label, bool keep_draws) {
   using Clock = std::chrono::steady_clock;
   const Vector saved = vae.gradient();
   const bool bound = estimator.info().target == Target::importance_bound;
@@ -117,6 +117,10 @@ DrawResult draw_estimates(Vae& vae, const Matrix& x, Estimator& estimator, std::
     vae_gradient(vae, 0, x, estimate, kl, scratch);
     seconds += std::chrono::duration<double>(Clock::now() - start).count();
     out.moments.add(vae.gradient(), inv_batch);
+    if (keep_draws) {
+      if (out.draws.rows() == 0) out.draws.resize(draws, vae.gradient().size());
+      out.draws.row(r) = (vae.gradient() * inv_batch).cast<float>().transpose();
+    }
   }
   vae.gradient() = saved;
   out.evals_per_estimate = double(evaluations) / double(draws) / double(B);
@@ -244,7 +248,8 @@ std::vector<ProbeSummary> run_probe(Vae& vae, const Matrix& x, const std::vector
       auto exact = exact_per_example(vae, x, info, entry.options, &note);
       it = exact_by_k.emplace(K, std::make_pair(std::move(exact), note)).first;
     }
-    const DrawResult draws = draw_estimates(vae, x, *estimator, options.draws, options.seed, step, entry.label);
+    DrawResult draws = draw_estimates(vae, x, *estimator, options.draws, options.seed, step, entry.label,
+                                      options.vectors && options.raw_draws);
     const VectorD* exact = it != exact_by_k.end() && it->second.first ? &*it->second.first : nullptr;
     ProbeSummary s = summarise(vae.parameters(), draws, exact);
     s.label = entry.label;
@@ -258,6 +263,7 @@ std::vector<ProbeSummary> run_probe(Vae& vae, const Matrix& x, const std::vector
       s.vectors.mean = draws.moments.mean();
       s.vectors.variance = draws.moments.variance();
       if (exact) s.vectors.exact = *exact;
+      s.vectors.draws = std::move(draws.draws);
     }
     out.push_back(std::move(s));
   }

@@ -90,6 +90,7 @@ struct ProbeOptions {
   std::uint64_t seed = 1;
   bool exact = true;           // compute the exact reference where one exists
   bool vectors = false;        // keep the gradient vectors behind the summaries (ProbeSummary::vectors)
+  bool raw_draws = false;      // ... and every draw (R x P; needs vectors)
   bool valid(std::string* error) const;
 };
 
@@ -109,14 +110,17 @@ class GradientMoments {
 
 struct DrawResult {
   GradientMoments moments;
+  RowMatrixF draws;                    // R x P per-example draws, when asked (float32, as stored)
   double evals_per_estimate = 0;    // per data point
   double seconds_per_estimate = 0;
 };
 
 // R estimates of the per-example gradient at frozen parameters (see the header comment). The
 // Vae's parameters are not changed; its gradient() is restored.
+// With keep_draws, DrawResult::draws holds every draw (row r = draw r, the moments' input rounded to
+// float32).
 DrawResult draw_estimates(Vae& vae, const Matrix& x, Estimator& estimator, std::int64_t draws, std::uint64_t seed,
-                          std::int64_t step, std::string_view label);
+                          std::int64_t step, std::string_view label, bool keep_draws = false);
 
 struct GroupSummary {
   std::string name;
@@ -140,6 +144,7 @@ struct ProbeSummary {
   // there is none).
   struct Vectors {
     VectorD mean, variance, exact;
+    RowMatrixF draws;  // R x P with ProbeOptions::raw_draws, else empty
   };
   Vectors vectors;
   const GroupSummary* group(std::string_view name) const;

@@ -253,6 +253,24 @@ void write_array(H5::Group& group, const std::string& name, const std::vector<hs
   write_array_impl(group, name, shape, data, H5::PredType::NATIVE_DOUBLE);
 }
 
+void write_compressed_rows(H5::Group& group, const std::string& name, hsize_t rows, hsize_t cols, const float* data) {
+  refuse_existing(group, name);
+  writing(group, "dataset", name, [&] {
+    hsize_t dims[2] = {rows, cols};
+    H5::DataSpace space(2, dims);
+    H5::DSetCreatPropList props;
+    if (rows > 0 && cols > 0) {
+      const hsize_t chunk_rows = std::clamp<hsize_t>((hsize_t(1) << 18) / cols, 1, rows);  // 2^18 floats = 1 MiB
+      hsize_t chunk[2] = {chunk_rows, cols};
+      props.setChunk(2, chunk);
+      props.setShuffle();
+      props.setDeflate(4);
+    }
+    H5::DataSet ds = group.createDataSet(name, H5::PredType::NATIVE_FLOAT, space, props);
+    if (rows > 0 && cols > 0) ds.write(data, H5::PredType::NATIVE_FLOAT);
+  });
+}
+
 Series::Series(H5::Group& group, const std::string& name) {
   refuse_existing(group, name);
   dataset_ = writing(group, "dataset", name, [&] {

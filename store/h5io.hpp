@@ -74,6 +74,10 @@ void write_matrix(H5::Group& group, const std::string& name, const MatrixD& valu
 void write_array(H5::Group& group, const std::string& name, const std::vector<hsize_t>& shape, const float* data);
 void write_array(H5::Group& group, const std::string& name, const std::vector<hsize_t>& shape, const double* data);
 
+// A rows x cols float32 matrix (row-major data), chunked by whole rows (about 1 MiB a chunk) and
+// deflate-compressed (level 4, with byte shuffling): raw gradient draws, read a row at a time.
+void write_compressed_rows(H5::Group& group, const std::string& name, hsize_t rows, hsize_t cols, const float* data);
+
 // A one-dimensional float64 dataset extended row by row (chunked, unlimited), for traces.
 class Series {
  public:

@@ -296,6 +296,82 @@ TEST_CASE("probe: gradest variance --write-vectors writes the vectors behind the
   }
   H5::H5File without(plain, H5F_ACC_RDONLY);
   CHECK_FALSE(without.nameExists("/runs/" + id + "/vectors"));
+  CHECK_FALSE(file.nameExists(base + "disarm/draws"));  // only with --write-draws
+
+  // --write-draws: the R x P draws (float32, chunked, compressed) whose moments are the vectors.
+  const std::string with_draws = (dir / "d.h5").string();
+  const auto d = gradest::testing::run_gradest(
+      fmt::format("variance --from {} --estimators disarm,reinforce --draws 200 --write-draws --out {}", run, with_draws));
+  INFO(d.output);
+  REQUIRE(d.status == 0);
+  H5::H5File draws_file(with_draws, H5F_ACC_RDONLY);
+  for (const char* label : {"disarm", "reinforce"}) {
+    INFO(label);
+    H5::DataSet ds = draws_file.openDataSet(base + label + "/draws");
+    hsize_t dims[2] = {0, 0};
+    REQUIRE(ds.getSpace().getSimpleExtentNdims() == 2);
+    ds.getSpace().getSimpleExtentDims(dims);
+    REQUIRE(dims[0] == 200);
+    REQUIRE(dims[1] == P);
+    CHECK(ds.getDataType() == H5::PredType::NATIVE_FLOAT);
+    const H5::DSetCreatPropList props = ds.getCreatePlist();
+    CHECK(props.getLayout() == H5D_CHUNKED);
+    CHECK(props.getNfilters() == 2);  // shuffle + deflate
+    std::vector<float> values(dims[0] * dims[1]);
+    ds.read(values.data(), H5::PredType::NATIVE_FLOAT);
+    H5::DataSet mean_ds = draws_file.openDataSet(base + label + "/mean"), var_ds = draws_file.openDataSet(base + label + "/variance");
+    std::vector<double> mean(P), variance(P);
+    mean_ds.read(mean.data(), H5::PredType::NATIVE_DOUBLE);
+    var_ds.read(variance.data(), H5::PredType::NATIVE_DOUBLE);
+    double worst_mean = 0, worst_variance = 0;
+    for (std::size_t i = 0; i < P; ++i) {
+      double m = 0, v = 0;
+      for (std::size_t r = 0; r < 200; ++r) m += values[r * P + i] / 200.0;
+      for (std::size_t r = 0; r < 200; ++r) v += (values[r * P + i] - m) * (values[r * P + i] - m) / 199.0;
+      // The same float32 values summed in another order (two passes here, Welford there): equal to
+      // double rounding, relative to the values' scale (deterministic coordinates have variance 0).
+      worst_mean = std::max(worst_mean, std::abs(m - mean[i]) / (1e-12 * (std::abs(mean[i]) + std::sqrt(variance[i])) + 1e-15));
+      worst_variance = std::max(worst_variance, std::abs(v - variance[i]) / (1e-9 * variance[i] + 1e-24));
+    }
+    CHECK(worst_mean <= 1);
+    CHECK(worst_variance <= 1);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("probe: gradest check-unbiased --out writes the vectors behind the test, --write-draws every draw",
+          "[probe][hdf5][cli]") {
+  const auto dir = std::filesystem::temp_directory_path() / fmt::format("gradest-check-vectors-{}", ::getpid());
+  std::filesystem::create_directories(dir);
+  for (const char* model : {"bernoulli-vae", "toy-bernoulli"}) {
+    INFO(model);
+    const std::string out = (dir / (std::string(model) + ".h5")).string();
+    const auto r = gradest::testing::run_gradest(
+        fmt::format("check-unbiased --model {} --estimator disarm --draws 300 --write-draws --out {}", model, out));
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    H5::H5File file(out, H5F_ACC_RDONLY);
+    H5::Group g = file.openGroup("/check_unbiased");
+    const auto exact = gradest::h5::read_vector(g, "exact"), mean = gradest::h5::read_vector(g, "mean"),
+               z = gradest::h5::read_vector(g, "z");
+    const std::size_t P = exact.size();
+    REQUIRE(P > 0);
+    REQUIRE(mean.size() == P);
+    double largest = 0;
+    for (double v : z) largest = std::max(largest, std::abs(v));
+    double max_abs_z = 0;
+    g.openAttribute("max_abs_z").read(H5::PredType::NATIVE_DOUBLE, &max_abs_z);
+    CHECK(std::abs(largest - max_abs_z) <= 1e-9 * max_abs_z);  // the printed statistic, from the vectors
+    H5::DataSet ds = g.openDataSet("draws");
+    hsize_t dims[2] = {0, 0};
+    ds.getSpace().getSimpleExtentDims(dims);
+    CHECK(dims[0] == 300);
+    CHECK(dims[1] == P);
+  }
+  // --write-draws needs --out; an existing --out needs --force.
+  CHECK(gradest::testing::run_gradest("check-unbiased --model x2 --estimator pathwise --write-draws").status == 2);
+  const std::string existing = (dir / "toy-bernoulli.h5").string();
+  CHECK(gradest::testing::run_gradest(fmt::format("check-unbiased --model x2 --estimator pathwise --out {}", existing)).status == 2);
   std::filesystem::remove_all(dir);
 }
 #endif
