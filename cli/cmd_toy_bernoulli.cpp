@@ -157,13 +157,7 @@ Cell run_cell(const ToyArgs& a, const std::string& name, const EstimatorOptions&
   if (!estimator) throw UsageError(error);
   {  // warm-up of stateful baselines at theta (a no-op for the others' estimates)
     Rng rng = cell_rng.child(1);
-    const StochasticNode node = toy_bernoulli_node(a.theta0);
-    NodeGradient grad;
-    for (std::int64_t w = 0; w < a.warmup; ++w) {
-      grad.reset_like(node);
-      estimator->estimate(node, toy, rng, grad);
-      estimator->learn(rng);
-    }
+    toy_bernoulli_adapt(*estimator, toy, a.theta0, a.warmup, rng);
   }
   Cell cell;
   Rng rng = cell_rng.child(2);

@@ -17,6 +17,16 @@ StochasticNode toy_bernoulli_node(double theta) {
   return node;
 }
 
+void toy_bernoulli_adapt(Estimator& estimator, ToyBernoulli& toy, double theta, std::int64_t steps, Rng& rng) {
+  const StochasticNode node = toy_bernoulli_node(theta);
+  NodeGradient grad;
+  for (std::int64_t step = 0; step < steps; ++step) {
+    grad.reset_like(node);
+    estimator.estimate(node, toy, rng, grad);
+    estimator.learn(rng);
+  }
+}
+
 std::vector<double> toy_bernoulli_draws(Estimator& estimator, ToyBernoulli& toy, double theta, std::int64_t repeats,
                                         Rng& rng) {
   const StochasticNode node = toy_bernoulli_node(theta);

@@ -14,6 +14,10 @@ namespace gradest {
 // The node of the 1-d toy: one data point, one Bernoulli latent with logit theta.
 StochasticNode toy_bernoulli_node(double theta);
 
+// `steps` training-step pairs of estimate() and learn() at theta, theta held fixed: stateful
+// estimators (moving-average baselines, adapted control variates) adapt; the others do not change.
+void toy_bernoulli_adapt(Estimator& estimator, ToyBernoulli& toy, double theta, std::int64_t steps, Rng& rng);
+
 // `repeats` independent estimates of d/dtheta E[(b - t)^2] at theta (estimate() only, no learn()).
 std::vector<double> toy_bernoulli_draws(Estimator& estimator, ToyBernoulli& toy, double theta, std::int64_t repeats,
                                         Rng& rng);

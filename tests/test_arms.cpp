@@ -25,10 +25,17 @@
 #include "models/toy_bernoulli.hpp"
 #include "run/toy_bernoulli.hpp"
 #include "tests/bernoulli_problem.hpp"
+#include "tests/draw_statistics.hpp"
 #include "tests/support.hpp"
 
 namespace gradest {
 namespace {
+
+using testing::CoordinateStats;
+using testing::draw_moments;
+using testing::DrawMoments;
+using testing::mean_z;
+using testing::variance_z;
 
 constexpr double kAlpha = 1e-3;             // family-wise level of each TEST_CASE's z-tests
 constexpr double kFactorTolerance = 1e-12;  // relative, debiasing factor against 50-digit arithmetic
@@ -67,28 +74,6 @@ T paper_debias_factor(T theta, int samples) {
   return p * (T(1) - p) / (p - joint);
 }
 
-struct Moments {
-  double mean = 0, variance = 0, m4 = 0;
-  std::int64_t n = 0;
-};
-Moments moments(const std::vector<double>& x) {
-  Moments out;
-  out.n = std::int64_t(x.size());
-  for (double v : x) out.mean += v;
-  out.mean /= double(out.n);
-  for (double v : x) {
-    const double d = (v - out.mean) * (v - out.mean);
-    out.variance += d;
-    out.m4 += d * d;
-  }
-  out.variance /= double(out.n - 1);
-  out.m4 /= double(out.n);
-  return out;
-}
-double mean_z(const Moments& m, double exact) { return (m.mean - exact) / std::sqrt(m.variance / double(m.n)); }
-double variance_z(const Moments& m, double exact) {
-  return (m.variance - exact) / std::sqrt(std::max(0.0, m.m4 - m.variance * m.variance) / double(m.n));
-}
 double frequency_z(std::int64_t count, std::int64_t n, double prob) {
   return (double(count) - double(n) * prob) / std::sqrt(double(n) * prob * (1 - prob));
 }
@@ -313,7 +298,7 @@ TEST_CASE("arms: the toy's empirical mean and variance match the exact moments a
       const auto exact = toy_bernoulli_exact_moments(*estimator, toy, theta);
       REQUIRE(exact);
       CHECK(exact->mean == Approx(toy.exact_gradient(theta)).epsilon(1e-12));
-      const Moments m = moments(x);
+      const DrawMoments m = draw_moments(x);
       const double zm = mean_z(m, exact->mean), zv = variance_z(m, exact->variance);
       INFO(fmt::format("t = {}, K = {}: mean {:.6e} (exact {:.6e}, z = {:.2f}); variance {:.6e} (exact {:.6e}, "
                        "z = {:.2f}); threshold {:.2f}",
@@ -325,7 +310,7 @@ TEST_CASE("arms: the toy's empirical mean and variance match the exact moments a
       // gradient; and against leave-one-out REINFORCE's exact variance at the same K.
       std::vector<double> undebiased = x;
       for (double& v : undebiased) v /= arms::debias_factor(double(Real(theta)), K);
-      min_undebiased_z = std::min(min_undebiased_z, std::abs(mean_z(moments(undebiased), exact->mean)));
+      min_undebiased_z = std::min(min_undebiased_z, std::abs(mean_z(draw_moments(undebiased), exact->mean)));
       min_loo_z = std::min(min_loo_z, std::abs(variance_z(m, toy_bernoulli::leave_one_out(toy, theta, K).variance)));
     }
   INFO(fmt::format("max |z| {:.2f}; without the factor min |z| {:.1f}; against LOO's variance min |z| {:.1f}; "

@@ -44,10 +44,17 @@
 #include "models/toy_x2.hpp"
 #include "tests/bernoulli_cases.hpp"
 #include "tests/bernoulli_problem.hpp"
+#include "tests/draw_statistics.hpp"
 #include "tests/support.hpp"
 
 namespace gradest {
 namespace {
+
+using testing::CoordinateStats;
+using testing::draw_moments;
+using testing::DrawMoments;
+using testing::mean_z;
+using testing::variance_z;
 
 using namespace testing::bernoulli_cases;
 
@@ -62,22 +69,6 @@ constexpr std::size_t kGaussianCases = 3, kGaussianCoordinates = 4;  // score-fu
 constexpr std::size_t kSuiteTests = (kUnbiasedCases + kImportanceCases) * kProblemCoordinates +
                                     kToyTs * kUnbiasedCases + kGaussianCases * kGaussianCoordinates;
 
-// Per-coordinate Welford mean and variance in double.
-struct CoordinateStats {
-  VectorD mean, m2;
-  std::int64_t n = 0;
-  void add(const VectorD& x) {
-    if (n == 0) {
-      mean = VectorD::Zero(x.size());
-      m2 = VectorD::Zero(x.size());
-    }
-    ++n;
-    const VectorD delta = x - mean;
-    mean += delta / double(n);
-    m2 += delta.cwiseProduct(x - mean);
-  }
-  VectorD variance() const { return m2 / double(n - 1); }
-};
 
 struct ZTest {
   double max_abs_z = 0;

@@ -33,10 +33,17 @@
 #include "models/toy_bernoulli.hpp"
 #include "run/toy_bernoulli.hpp"
 #include "tests/bernoulli_problem.hpp"
+#include "tests/draw_statistics.hpp"
 #include "tests/support.hpp"
 
 namespace gradest {
 namespace {
+
+using testing::CoordinateStats;
+using testing::draw_moments;
+using testing::DrawMoments;
+using testing::mean_z;
+using testing::variance_z;
 
 constexpr double kAlpha = 1e-3;               // family-wise level over every z-test of this file
 constexpr std::int64_t kToyDraws = 100000;    // R on the toy
@@ -65,31 +72,6 @@ std::unique_ptr<DoubleCV> make_double_cv(int samples) {
   return std::unique_ptr<DoubleCV>(static_cast<DoubleCV*>(estimator.release()));
 }
 
-struct Moments {
-  double mean, variance, z_mean_se, m4;
-  std::int64_t n;
-};
-
-Moments moments(const std::vector<double>& x) {
-  const double n = double(x.size());
-  double mean = 0;
-  for (double v : x) mean += v;
-  mean /= n;
-  double m2 = 0, m4 = 0;
-  for (double v : x) {
-    const double d = (v - mean) * (v - mean);
-    m2 += d;
-    m4 += d * d;
-  }
-  const double s2 = m2 / (n - 1);
-  return {mean, s2, std::sqrt(s2 / n), m4 / n, std::int64_t(x.size())};
-}
-
-double mean_z(const Moments& m, double exact) { return (m.mean - exact) / m.z_mean_se; }
-double variance_z(const Moments& m, double exact_variance) {
-  const double se = std::sqrt(std::max(0.0, m.m4 - m.variance * m.variance) / double(m.n));
-  return (m.variance - exact_variance) / se;
-}
 
 std::vector<double> toy_draws(DoubleCV& estimator, double t, int samples, std::string_view tag) {
   ToyBernoulli toy(t);
@@ -98,33 +80,6 @@ std::vector<double> toy_draws(DoubleCV& estimator, double t, int samples, std::s
   return toy_bernoulli_draws(estimator, toy, kTheta, kToyDraws, rng);
 }
 
-// Per-coordinate Welford mean and variance in double; the largest |z| against `exact`.
-struct CoordinateStats {
-  VectorD mean, m2;
-  std::int64_t n = 0;
-  void add(const VectorD& x) {
-    if (n == 0) {
-      mean = VectorD::Zero(x.size());
-      m2 = VectorD::Zero(x.size());
-    }
-    ++n;
-    const VectorD delta = x - mean;
-    mean += delta / double(n);
-    m2 += delta.cwiseProduct(x - mean);
-  }
-  double max_abs_z(const VectorD& exact, Index* worst) const {
-    double out = 0;
-    for (Index i = 0; i < exact.size(); ++i) {
-      const double se = std::sqrt(m2(i) / double(n - 1) / double(n));
-      const double z = std::abs(mean(i) - exact(i)) / se;  // se > 0: every coordinate varies here
-      if (!(z <= out)) {
-        out = z;
-        *worst = i;
-      }
-    }
-    return out;
-  }
-};
 
 VectorD flatten(const NodeGradient& grad, const Vector& param_grad) {
   VectorD out(grad.d_logits.size() + param_grad.size());
@@ -192,7 +147,7 @@ TEST_CASE("double-cv toy: draws match the exact mean and variance at t = 0.45 an
       ToyBernoulli toy(t);
       const auto exact = toy_bernoulli_exact_moments(*estimator, toy, kTheta);
       REQUIRE(exact);
-      const Moments m = moments(toy_draws(*estimator, t, K, "pass"));
+      const DrawMoments m = draw_moments(toy_draws(*estimator, t, K, "pass"));
       const double zm = mean_z(m, toy.exact_gradient(kTheta)), zv = variance_z(m, exact->variance);
       INFO(fmt::format("t = {}, K = {}: mean {:.6e} (exact {:.6e}), z = {:.2f}; variance {:.6e} (exact {:.6e}), "
                        "z = {:.2f}; threshold {:.2f}",
@@ -209,7 +164,7 @@ TEST_CASE("double-cv toy: the control variate without its correction term is rej
       auto estimator = make_double_cv(K);
       estimator->omit_correction = true;
       ToyBernoulli toy(t);
-      const Moments m = moments(toy_draws(*estimator, t, K, "no-correction"));
+      const DrawMoments m = draw_moments(toy_draws(*estimator, t, K, "no-correction"));
       const double zm = mean_z(m, toy.exact_gradient(kTheta));
       INFO(fmt::format("uncorrected, t = {}, K = {}: mean {:.6e} vs exact gradient {:.6e}, z = {:.2f}, threshold {:.2f}",
                        t, K, m.mean, toy.exact_gradient(kTheta), zm, z_max));
@@ -284,13 +239,7 @@ TEST_CASE("double-cv: the learned coefficient moves to the variance-minimising a
   CHECK(dcv->scale() == 1.0);  // the start set above
   ToyBernoulli objective(t);
   Rng rng = Rng::stream(testing::seed(), {stable_hash("double-cv-adapt")});
-  const StochasticNode node = toy_bernoulli_node(theta);
-  NodeGradient grad;
-  for (int step = 0; step < 20000; ++step) {
-    grad.reset_like(node);
-    dcv->estimate(node, objective, rng, grad);
-    dcv->learn(rng);
-  }
+  toy_bernoulli_adapt(*dcv, objective, theta, 20000, rng);
   const double reached = tb::double_cv(toy, theta, K, dcv->scale()).variance;
   INFO("alpha* " << optimum << " (variance " << best << "), reached alpha " << dcv->scale() << " (variance " << reached
                  << "); start alpha 1: " << vp << "; reinforce-loo (alpha 0): " << v0);

@@ -22,10 +22,17 @@
 #include "models/toy_bernoulli.hpp"
 #include "models/vae.hpp"
 #include "run/toy_bernoulli.hpp"
+#include "tests/draw_statistics.hpp"
 #include "tests/support.hpp"
 
 namespace gradest {
 namespace {
+
+using testing::CoordinateStats;
+using testing::draw_moments;
+using testing::DrawMoments;
+using testing::mean_z;
+using testing::variance_z;
 
 constexpr std::int64_t kDraws = 100000;
 constexpr double kAlpha = 1e-3;
@@ -49,24 +56,6 @@ std::unique_ptr<Estimator> make_rebar(double temperature, double scale, bool ada
   return estimator;
 }
 
-struct Sample {
-  double mean = 0, variance = 0, m4 = 0;
-};
-
-Sample moments(const std::vector<double>& x) {
-  Sample s;
-  for (double v : x) s.mean += v / double(x.size());
-  for (double v : x) {
-    const double d = v - s.mean;
-    s.variance += d * d / double(x.size() - 1);
-    s.m4 += d * d * d * d / double(x.size());
-  }
-  return s;
-}
-
-double variance_z(const Sample& s, double exact, std::int64_t n) {
-  return (s.variance - exact) / std::sqrt((s.m4 - s.variance * s.variance) / double(n));
-}
 
 }  // namespace
 
@@ -92,10 +81,10 @@ TEST_CASE("rebar: draws on the Bernoulli toy match the exact mean and variance (
     ToyBernoulli toy(c.t);
     Rng rng = Rng::stream(testing::seed(), {stable_hash("rebar-toy"), std::uint64_t(c.t * 1000), std::uint64_t(c.temperature * 100)});
     const std::vector<double> draws = toy_bernoulli_draws(*estimator, toy, kTheta, kDraws, rng);
-    const Sample s = moments(draws);
+    const DrawMoments s = draw_moments(draws);
     const ToyMoments exact = toy_bernoulli::rebar(toy, kTheta, 1, c.temperature, c.scale);
     const double z_mean = (s.mean - exact.mean) / std::sqrt(s.variance / kDraws);
-    const double z_var = variance_z(s, exact.variance, kDraws);
+    const double z_var = variance_z(s, exact.variance);
     INFO("t " << c.t << " lambda " << c.temperature << " eta " << c.scale << ": mean " << s.mean << " exact " << exact.mean
               << " z " << z_mean << "; variance " << s.variance << " exact " << exact.variance << " z " << z_var
               << "; threshold " << threshold);
@@ -107,7 +96,7 @@ TEST_CASE("rebar: draws on the Bernoulli toy match the exact mean and variance (
   for (std::size_t i = 0; i + 1 < std::size(kCases); ++i) {
     const auto& other = kCases[i + 1];
     const double wrong = toy_bernoulli::rebar(ToyBernoulli(kCases[i].t), kTheta, 1, other.temperature, other.scale).variance;
-    const double z = variance_z(moments(all[i]), wrong, kDraws);
+    const double z = variance_z(draw_moments(all[i]), wrong);
     INFO("case " << i << " against case " << i + 1 << "'s exact variance: z = " << z);
     CHECK(std::abs(z) > threshold);
   }
@@ -135,13 +124,7 @@ TEST_CASE("rebar: adapt-scale moves eta to the variance-minimising scale of the 
   REQUIRE(rebar);
   ToyBernoulli objective(t);
   Rng rng = Rng::stream(testing::seed(), {stable_hash("rebar-adapt")});
-  const StochasticNode node = toy_bernoulli_node(kTheta);
-  NodeGradient grad;
-  for (int step = 0; step < 20000; ++step) {
-    grad.reset_like(node);
-    rebar->estimate(node, objective, rng, grad);
-    rebar->learn(rng);
-  }
+  toy_bernoulli_adapt(*rebar, objective, kTheta, 20000, rng);
   const double reached = toy_bernoulli::rebar(toy, kTheta, 1, lambda, rebar->scale()).variance;
   INFO("eta* " << optimum << " (variance " << best << "), reached eta " << rebar->scale() << " (variance " << reached
                << "); start eta 1 has variance " << vp);
@@ -169,13 +152,7 @@ TEST_CASE("rebar: adapting the temperature and the scale together lowers the exa
   REQUIRE(rebar);
   ToyBernoulli objective(t);
   Rng rng = Rng::stream(testing::seed(), {stable_hash("rebar-adapt-both")});
-  const StochasticNode node = toy_bernoulli_node(kTheta);
-  NodeGradient grad;
-  for (int step = 0; step < 20000; ++step) {
-    grad.reset_like(node);
-    rebar->estimate(node, objective, rng, grad);
-    rebar->learn(rng);
-  }
+  toy_bernoulli_adapt(*rebar, objective, kTheta, 20000, rng);
   const double reinforce = toy_bernoulli::score_function(toy, kTheta, 1, 0.0).variance;
   const double start = toy_bernoulli::rebar(toy, kTheta, 1, 1.0, 1.0).variance;
   const double reached = toy_bernoulli::rebar(toy, kTheta, 1, rebar->temperature(), rebar->scale()).variance;
