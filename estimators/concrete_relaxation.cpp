@@ -30,8 +30,8 @@ void ConcreteRelaxation::draw(const StochasticNode& node, int samples, double la
       const double theta = node.logits(r % B, j), ur = u(r, j), vr = v(r, j);
       const double zr = theta + std::log(ur) - std::log1p(-ur);
       const bool one = zr > 0;
-      const double zt = one ? softplus(theta + std::log(vr)) - std::log1p(-vr)
-                            : std::log(vr) - softplus(-theta + std::log1p(-vr));
+      const double zt =
+          one ? softplus(theta + std::log(vr)) - std::log1p(-vr) : std::log(vr) - softplus(-theta + std::log1p(-vr));
       b(r, j) = one ? Real(1) : Real(0);
       z(r, j) = Real(zr);
       z_tilde(r, j) = Real(zt);

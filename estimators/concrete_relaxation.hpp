@@ -32,8 +32,8 @@ struct ConcreteRelaxation {
   // Row r's d f(s~)/d lambda = f'(s~) . ds~/dlambda (second_order only).
   double tilde_along(Index r) const;
   struct Terms {
-    double cv = 0;         // -f(s~) score + f'_j(s) s_j(1-s_j)/lambda - f'_j(s~) s~_j(1-s~_j)/lambda dz~_j/dtheta_j
-    double dcv_lambda = 0; // its derivative in lambda (second_order only; tilde_along(r) passed in)
+    double cv = 0;          // -f(s~) score + f'_j(s) s_j(1-s_j)/lambda - f'_j(s~) s~_j(1-s~_j)/lambda dz~_j/dtheta_j
+    double dcv_lambda = 0;  // its derivative in lambda (second_order only; tilde_along(r) passed in)
   };
   Terms control_variate(Index r, Index j, double score, double lambda, bool second_order, double tilde_along) const;
 

@@ -13,7 +13,8 @@ namespace gradest {
 
 const EstimatorInfo Relax::kInfo{
     .name = "relax",
-    .summary = "rebar's control variate plus a learned surrogate MLP r(z), tuned to the variance (Grathwohl et al. 2018)",
+    .summary =
+        "rebar's control variate plus a learned surrogate MLP r(z), tuned to the variance (Grathwohl et al. 2018)",
     .formula = "[f(b) - c(z~)] dlog q(b) + dc(z)/dth - dc(z~)/dth, c = eta f(sig(z/lambda)) + r(z)",
     .target = Target::expectation,
     .unbiased = true,
@@ -112,7 +113,8 @@ void Relax::estimate(const StochasticNode& node, Objective& objective, Rng& rng,
   const Matrix* data = options_.boolean(kData) ? objective.inputs() : nullptr;
   if (options_.boolean(kData) && !data)
     throw std::invalid_argument("relax: surrogate-data needs an objective with data; allowed: surrogate-data = false");
-  if (data && data->rows() != B) throw std::invalid_argument("relax: objective inputs() must have one row per data point");
+  if (data && data->rows() != B)
+    throw std::invalid_argument("relax: objective inputs() must have one row per data point");
   const Index D = data ? data->cols() : 0;
   last_inputs_ = D;
   if (net) {

@@ -8,7 +8,6 @@
 // Companions: the checks fail on a directional gradient whose hidden biases' part (which arises only
 // through act'') is dropped, and on an objective whose second derivative omits its cross term.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 #include "estimators/estimator.hpp"
@@ -116,7 +115,8 @@ std::unique_ptr<Directional> directional_case(Activation activation, std::vector
 }
 
 // A relax estimator at (eta, lambda) whose surrogate has the given weights.
-std::unique_ptr<Estimator> make_relax(double eta, double lambda, int samples, bool data, const std::vector<int>& hidden) {
+std::unique_ptr<Estimator> make_relax(double eta, double lambda, int samples, bool data,
+                                      const std::vector<int>& hidden) {
   EstimatorOptions options;
   options.samples = samples;
   options.set(Relax::kScale, eta);
@@ -164,7 +164,8 @@ AdaptationChecks check_adaptation(const StochasticNode& node, Objective& objecti
   point << eta, std::log(lambda);
   analytic << at.d_scale, at.d_log_temperature;
   AdaptationChecks result;
-  result.cv = check_gradient(point, [&] { return at_point(point(0), point(1)).value; }, analytic);
+  result.cv = check_gradient(
+      point, [&] { return at_point(point(0), point(1)).value; }, analytic);
   // rho: one estimator, its weights perturbed in place.
   auto estimator = make_relax(eta, lambda, samples, data, hidden);
   auto& relax = dynamic_cast<Relax&>(*estimator);
@@ -175,7 +176,8 @@ AdaptationChecks check_adaptation(const StochasticNode& node, Objective& objecti
   Vector d_rho = at.d_surrogate;
   REQUIRE(d_rho.size() == rho.size());
   if (drop_hidden_bias) d_rho.segment(Index(inputs) * hidden[0], hidden[0]).setZero();
-  result.surrogate = check_gradient(rho, [&] { return second_moment(relax, node, objective, seed).value; }, d_rho);
+  result.surrogate = check_gradient(
+      rho, [&] { return second_moment(relax, node, objective, seed).value; }, d_rho);
   return result;
 }
 
@@ -194,7 +196,8 @@ TEST_CASE("relax: Network::backward_directional matches finite differences of th
     for (const std::vector<int>& hidden : {std::vector<int>{4}, std::vector<int>{4, 3}, std::vector<int>{}}) {
       auto c = directional_case(activation, hidden, rng);
       const Vector analytic = c->analytic();
-      const auto result = check_gradient(c->params.values(), [&] { return c->value(); }, analytic);
+      const auto result = check_gradient(
+          c->params.values(), [&] { return c->value(); }, analytic);
       CAPTURE(to_string(activation), hidden.size());
       INFO(result.describe());
       CHECK(result.passed);
@@ -210,8 +213,11 @@ TEST_CASE("relax: the directional check fails without the activation's curvature
   const Vector analytic = c->analytic();
   Vector wrong = analytic;
   wrong.segment(3 * 4, 4).setZero();  // b_1, after W_1 (3 x 4)
-  CHECK(check_gradient(c->params.values(), [&] { return c->value(); }, analytic).passed);
-  const auto result = check_gradient(c->params.values(), [&] { return c->value(); }, wrong);
+  CHECK(check_gradient(
+            c->params.values(), [&] { return c->value(); }, analytic)
+            .passed);
+  const auto result = check_gradient(
+      c->params.values(), [&] { return c->value(); }, wrong);
   INFO(result.describe());
   CHECK_FALSE(result.passed);
 }

@@ -16,18 +16,17 @@
 // (Unbiasedness on the Bernoulli VAE: tests/test_unbiased.cpp covers every registered estimator.
 // The adaptation's derivatives against finite differences: tests/f64_relax.cpp.)
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <vector>
 
 #include "estimators/estimator.hpp"
 #include "estimators/relax.hpp"
+#include "models/latent_family.hpp"
 #include "models/network.hpp"
 #include "models/parameters.hpp"
 #include "models/toy_bernoulli.hpp"
-#include "run/toy_bernoulli.hpp"
-#include "models/latent_family.hpp"
 #include "models/vae.hpp"
+#include "run/toy_bernoulli.hpp"
 #include "tests/support.hpp"
 #include "tests/vae_cases.hpp"
 
@@ -119,7 +118,8 @@ double variance_z(const Sample& s, double exact, std::int64_t n) {
 
 }  // namespace
 
-TEST_CASE("relax: the toy's exact moments are unbiased for arbitrary surrogates and equal rebar's at r = 0", "[relax]") {
+TEST_CASE("relax: the toy's exact moments are unbiased for arbitrary surrogates and equal rebar's at r = 0",
+          "[relax]") {
   namespace tb = toy_bernoulli;
   struct Affine {
     double a, b, c;
@@ -131,10 +131,10 @@ TEST_CASE("relax: the toy's exact moments are unbiased for arbitrary surrogates 
           for (Affine r : {Affine{0, 0, 0}, Affine{0.3, 0, 0}, Affine{0.1, 0.05, 0.4}, Affine{-1, 0.5, -2}}) {
             const ToyBernoulli toy(t);
             const tb::ToySurrogate surrogate{[r](double z) { return r.a + r.b * z + r.c * std::tanh(z); },
-                                         [r](double z) {
-                                           const double h = std::tanh(z);
-                                           return r.b + r.c * (1 - h * h);
-                                         }};
+                                             [r](double z) {
+                                               const double h = std::tanh(z);
+                                               return r.b + r.c * (1 - h * h);
+                                             }};
             const ToyMoments m = tb::relax(toy, theta, 1, lambda, eta, surrogate);
             INFO("t " << t << " theta " << theta << " lambda " << lambda << " eta " << eta << " r = " << r.a << " + "
                       << r.b << " z + " << r.c << " tanh z");
@@ -197,7 +197,8 @@ TEST_CASE("relax: the surrogate's loss is the estimate's sum of squares and lear
   for (int step = 0; step < 20000; ++step) {
     grad.reset_like(node);
     relax.estimate(node, objective, rng, grad);
-    if (step % 5000 == 0) CHECK(relax.diagnostics().baseline_loss == Approx(double(grad.d_logits(0, 0)) * grad.d_logits(0, 0)));
+    if (step % 5000 == 0)
+      CHECK(relax.diagnostics().baseline_loss == Approx(double(grad.d_logits(0, 0)) * grad.d_logits(0, 0)));
     relax.learn(rng);
   }
   REQUIRE(relax.surrogate());
