@@ -31,6 +31,7 @@
 //           and eta are the run's diagnostics (traced in the HDF5 record).
 #include <memory>
 
+#include "estimators/concrete_relaxation.hpp"
 #include "estimators/estimator.hpp"
 #include "estimators/gumbel_softmax.hpp"
 
@@ -71,8 +72,7 @@ class Rebar final : public Estimator {
   std::unique_ptr<Optimizer> optimizer_;
   double d_scale_ = 0, d_log_temperature_ = 0, last_batch_ = 0;
   bool pending_ = false;
-  Matrix u_, v_, b_, s_, s_tilde_, z_, z_tilde_, dz_tilde_, g_s_, g_s_tilde_, direction_, hv_;
-  Vector value_b_, value_s_, value_s_tilde_, weight_, ones_;
+  ConcreteRelaxation relaxation_;  // the draws and evaluations (estimators/concrete_relaxation.hpp)
 };
 
 }  // namespace gradest

@@ -28,6 +28,7 @@
 #include "estimators/rebar.hpp"
 #include "estimators/arms.hpp"
 #include "estimators/double_cv.hpp"
+#include "estimators/relax.hpp"
 
 namespace gradest {
 namespace {
@@ -61,6 +62,7 @@ const auto kRegistry = std::to_array<EstimatorEntry>({
     {&Rebar::kInfo, &make<Rebar>, Rebar::kOptions},
     {&Arms::kInfo, &make<Arms>},
     {&DoubleCV::kInfo, &make<DoubleCV>, DoubleCV::kOptions},
+    {&Relax::kInfo, &make<Relax>, Relax::kOptions},
 });
 
 // The estimator options recorded before estimators declared their own, in their recorded order:

@@ -226,4 +226,44 @@ void Network::hessian_vector_input(int slot, const Matrix& v, const Matrix& d_ou
   hv.noalias() = r_delta * weights(0).transpose();
 }
 
+void Network::backward_directional(int slot, const Matrix& v, const Matrix& d_r_out, Vector& grad_flat) {
+  const Cache& cache = caches_.at(slot);
+  const Index B = cache.input.rows();
+  if (v.rows() != B || v.cols() != in_ || d_r_out.rows() != B || d_r_out.cols() != out_)
+    throw std::invalid_argument("Network::backward_directional: v or d_r_out does not match the last forward in this slot");
+  const Real* values = params_->values().data();
+  auto weights = [&](int i) { return ConstMatrixMap(values + layers_[i].weight_offset, layers_[i].in, layers_[i].out); };
+  const int L = layers();
+  // Forward: r_h[i] = R(h_i) (r_h[0] = v), r_pre[i] = R(a_{i+1}) (0-based layers).
+  std::vector<Matrix> r_h(static_cast<std::size_t>(L)), r_pre(static_cast<std::size_t>(L));
+  r_h[0] = v;
+  for (int i = 0; i < L; ++i) {
+    r_pre[i] = r_h[i] * weights(i);
+    if (i + 1 < L) {
+      r_h[i + 1] = r_pre[i];
+      apply_activation_derivative(layers_[i].activation, cache.hidden[i], r_h[i + 1]);
+    }
+  }
+  // Reverse: tangent_adj = dJ/dR(a_i), primal_adj = dJ/da_i (zero at the output, which enters J only through R).
+  Matrix tangent_adj = d_r_out, primal_adj = Matrix::Zero(B, out_);
+  for (int i = L - 1; i >= 0; --i) {
+    const Layer& l = layers_[i];
+    const Matrix& h = i == 0 ? cache.input : cache.hidden[i - 1];
+    MatrixMap dw(grad_flat.data() + l.weight_offset, l.in, l.out);
+    VectorMap db(grad_flat.data() + l.bias_offset, l.out);
+    dw.noalias() += r_h[i].transpose() * tangent_adj;
+    dw.noalias() += h.transpose() * primal_adj;
+    db.noalias() += primal_adj.colwise().sum().transpose();
+    if (i == 0) break;
+    Matrix back_tangent = tangent_adj * weights(i).transpose();
+    Matrix back_primal = primal_adj * weights(i).transpose();
+    const Activation act = layers_[i - 1].activation;
+    apply_activation_derivative(act, cache.hidden[i - 1], back_primal);
+    add_activation_curvature(act, cache.hidden[i - 1], back_tangent, r_pre[i - 1], back_primal);
+    apply_activation_derivative(act, cache.hidden[i - 1], back_tangent);
+    tangent_adj.swap(back_tangent);
+    primal_adj.swap(back_primal);
+  }
+}
+
 }  // namespace gradest

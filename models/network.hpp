@@ -89,6 +89,17 @@ class Network {
                             const std::function<void(const Matrix& r_out, Matrix& r_d_out)>& output_curvature,
                             Matrix& hv);
 
+  // After forward(slot, x, ...): with v (B x in) one direction per row and d_r_out (B x out), ADDS into
+  // grad_flat's range of this network the gradient with respect to the network's parameters of
+  //     J = sum_r d_r_out_r . R(out_r),   R(out_r) = (d out_r / d x_r) v_r,
+  // the directional derivative of the output along v (double backpropagation, for losses on a
+  // network's input gradient such as relax's surrogate). The R-operator's forward pass as above,
+  // then the reverse pass through it: with A_i = dJ/dR(a_i), a_i its adjoint through act'',
+  //     dW_i += R(h_{i-1})^T A_i + h_{i-1}^T a_i,   db_i += column sums of a_i,
+  //     A_{i-1} = act'(a_{i-1}) (A_i W_i^T),   a_{i-1} = act'(a_{i-1}) (a_i W_i^T) + act''(a_{i-1}) R(a_{i-1}) (A_i W_i^T),
+  // starting from A_L = d_r_out, a_L = 0. Touches no cache of the slot.
+  void backward_directional(int slot, const Matrix& v, const Matrix& d_r_out, Vector& grad_flat);
+
   int in() const { return in_; }
   int out() const { return out_; }
   int layers() const { return static_cast<int>(layers_.size()); }

@@ -223,6 +223,53 @@ ToyMoments rebar(const ToyBernoulli& toy, double theta, int samples, double temp
   return {mean, std::max(0.0, second - mean * mean) / samples};
 }
 
+ToyMoments relax(const ToyBernoulli& toy, double theta, int samples, double temperature, double scale,
+                 const ToySurrogate& surrogate) {
+  // As rebar: g = A(b, u) + C(b, v) with u and v independent given b.
+  const double p = sigmoid(theta), lambda = temperature, eta = scale, t = toy.t();
+  auto relaxed_slope = [&](double s) { return 2 * (s - t) * s * (1 - s) / lambda; };
+  using Rule = boost::math::quadrature::gauss_kronrod<double, 61>;
+  auto integrate = [](auto&& h, double a, double b) { return b > a ? Rule::integrate(h, a, b, 15, 1e-13) : 0.0; };
+  // C as a function of v and 1 - v (each exact near its own end). A surrogate growing like z~
+  // (r(z) = a + b z) has logarithmic singularities at v = 0 and 1, which an adaptive rule resolves only
+  // slowly: each half of (0, 1) is integrated in y = -log(distance to its end), where the integrand
+  // h(e^-y) e^-y is smooth and decays like y^2 e^-y (cut at y = 60: a remainder below 1e-22).
+  auto half = [&](auto&& h) {  // int_0^{1/2} h(w) dw
+    constexpr double kEdges[] = {0.69314718055994531, 3, 8, 20, 60};
+    auto g = [&](double y) {
+      const double w = std::exp(-y);
+      return h(w) * w;
+    };
+    double sum = 0;
+    for (std::size_t i = 0; i + 1 < std::size(kEdges); ++i) sum += integrate(g, kEdges[i], kEdges[i + 1]);
+    return sum;
+  };
+  double mean = 0, second = 0;
+  for (int b = 0; b <= 1; ++b) {
+    const double prob = b ? p : 1 - p, score = b - p;
+    if (!(prob > 0)) continue;
+    const double lo = b ? 1 - p : 0.0, hi = b ? 1.0 : 1 - p;
+    auto a = [&](double u) {
+      const double z = theta + std::log(u) - std::log1p(-u);
+      return toy.f(b) * score + eta * relaxed_slope(sigmoid(z / lambda)) + surrogate.slope(z);
+    };
+    auto c = [&](double v, double one_minus_v) {
+      const double z = b ? softplus(theta + std::log(v)) - std::log(one_minus_v)
+                         : std::log(v) - softplus(-theta + std::log(one_minus_v));
+      const double dz = b ? sigmoid(theta + std::log(v)) : sigmoid(-theta + std::log(one_minus_v));
+      const double s = sigmoid(z / lambda);
+      return -eta * (toy.f(s) * score + relaxed_slope(s) * dz) - surrogate.value(z) * score - surrogate.slope(z) * dz;
+    };
+    const double ea = integrate(a, lo, hi) / prob, ea2 = integrate([&](double u) { return a(u) * a(u); }, lo, hi) / prob;
+    const double ec = half([&](double v) { return c(v, 1 - v); }) + half([&](double w) { return c(1 - w, w); });
+    const double ec2 = half([&](double v) { return c(v, 1 - v) * c(v, 1 - v); }) +
+                       half([&](double w) { return c(1 - w, w) * c(1 - w, w); });
+    mean += prob * (ea + ec);
+    second += prob * (ea2 + 2 * ea * ec + ec2);
+  }
+  return {mean, std::max(0.0, second - mean * mean) / samples};
+}
+
 ToyMoments straight_through(const ToyBernoulli& toy, double theta, int samples) {
   const double p = sigmoid(theta);
   const ToyMoments one =

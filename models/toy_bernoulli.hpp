@@ -14,6 +14,7 @@
 // by enumeration over the estimator's discrete samples, or by Gauss-Legendre / Gauss-Kronrod
 // quadrature (Boost.Math) over its uniform noise. Any S: the score-function forms enumerate the 2^S
 // sample configurations for S <= 20 (NaN beyond); pairs and relaxations are iid, variance / S.
+#include <functional>
 #include <vector>
 
 #include "models/stochastic.hpp"
@@ -82,6 +83,15 @@ ToyMoments gumbel_softmax(const ToyBernoulli& toy, double theta, int samples, do
 // (estimators/rebar.hpp), mean of S independent draws; Gauss-Kronrod over the hard sample's and the
 // conditional relaxation's uniforms, given b.
 ToyMoments rebar(const ToyBernoulli& toy, double theta, int samples, double temperature, double scale);
+// A learned surrogate's part r(z) of relax's control variate, on the latent logit z, and its slope r'(z).
+struct ToySurrogate {
+  std::function<double(double)> value, slope;
+};
+// RELAX with surrogate c(z) = eta f(sigmoid(z/lambda)) + r(z) (estimators/relax.hpp):
+// [f(b) - c(z~)] (b - p) + dc(z)/dtheta - dc(z~)/dtheta, i.e. rebar's estimate plus
+// -r(z~) (b - p) + r'(z) - r'(z~) dz~/dtheta; mean of S independent draws, by the same quadrature as rebar.
+ToyMoments relax(const ToyBernoulli& toy, double theta, int samples, double temperature, double scale,
+                 const ToySurrogate& surrogate);
 // Straight-through: 2 (b - t) p (1 - p), b ~ Bern(p).
 ToyMoments straight_through(const ToyBernoulli& toy, double theta, int samples);
 // Double control variates (Titsias & Shi 2022), alpha = 1, S >= 2: with g_s = f'(b_s) = 2 (b_s - t),

@@ -6,6 +6,7 @@
 #include "estimators/gumbel_softmax.hpp"
 #include "estimators/double_cv.hpp"
 #include "estimators/rebar.hpp"
+#include "estimators/relax.hpp"
 #include "estimators/reinforce_ma.hpp"
 
 namespace gradest {
@@ -60,6 +61,18 @@ std::optional<ToyMoments> toy_bernoulli_exact_moments(const Estimator& estimator
   if (name == "rebar") {
     const auto* rebar = dynamic_cast<const Rebar*>(&estimator);
     return rebar ? std::optional(tb::rebar(toy, theta, S, rebar->temperature(), rebar->scale())) : std::nullopt;
+  }
+  if (name == "relax") {
+    // The surrogate as it stands (r = 0 before the first learn()); one latent, no data.
+    const auto* relax = dynamic_cast<const Relax*>(&estimator);
+    if (!relax || estimator.options().boolean(Relax::kData)) return std::nullopt;
+    const tb::ToySurrogate surrogate{[relax](double z) { return relax->surrogate_value(z, nullptr); },
+                                 [relax](double z) {
+                                   double slope = 0;
+                                   relax->surrogate_value(z, &slope);
+                                   return slope;
+                                 }};
+    return tb::relax(toy, theta, S, relax->temperature(), relax->scale(), surrogate);
   }
   if (name == "double-cv") {
     const auto* dcv = dynamic_cast<const DoubleCV*>(&estimator);
