@@ -7,7 +7,7 @@ gradest's step is single-threaded; with N threads it runs N independent training
 intra-op threads. Both figures are steps per second of the same model and batch.
 
 usage: bench_vs_torch.py [--gradest build/gradest] [--peer ../shared/bench/torch_vae_bench.py]
-                         [--threads 1,2] [--seconds 3] [--markdown]
+                         [--threads 1,2] [--seconds 3] [--peer-steps 1000] [--markdown]
 """
 import argparse
 import os
@@ -28,9 +28,28 @@ def gradest_rate(binary, model, threads, seconds):
     raise RuntimeError("no figure for %s in gradest bench output:\n%s" % (model, out))
 
 
-def peer_rate(python, peer, model, batch, threads):
-    out = subprocess.run([python, peer, "--model", model, "--batch", str(batch), "--threads", str(threads)],
-                         check=True, capture_output=True, text=True).stdout
+# The peer as ../shared/bench has it, with one standard setting that made it faster on the machines
+# measured (README "Speed"): zero_grad(set_to_none=True), PyTorch 2.0's default (the Debian 12
+# PyTorch, 1.13, still zeroes the gradients in place: 3-6% slower). The foreach Adam was slower
+# there (by 2-11%), so it is not used. The thread variables are set before torch loads (the peer
+# sets them too, but after this wrapper has imported torch).
+PEER_WRAPPER = """
+import runpy, sys, torch
+_zero_grad = torch.optim.Optimizer.zero_grad
+def zero_grad(self, set_to_none=True):
+    return _zero_grad(self, set_to_none=True)
+torch.optim.Optimizer.zero_grad = zero_grad
+peer = sys.argv[1]
+sys.argv = sys.argv[1:]
+runpy.run_path(peer, run_name="__main__")
+"""
+
+
+def peer_rate(python, peer, model, batch, threads, steps):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+    out = subprocess.run([python, "-c", PEER_WRAPPER, peer, "--model", model, "--batch", str(batch), "--threads",
+                          str(threads), "--steps", str(steps)], check=True, capture_output=True, text=True,
+                         env=env).stdout
     match = re.search(r"steps/s=([0-9.]+)", out)
     if not match:
         raise RuntimeError("no steps/s in the peer's output:\n" + out)
@@ -46,6 +65,8 @@ def main():
     parser.add_argument("--python", default="/usr/bin/python3")
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--peer-steps", type=int, default=1000, help="timed steps of the peer (its default, 300, "
+                        "lasts 2-4 s here; 1000 steadies the figure)")
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args()
     if not os.path.exists(args.peer):
@@ -56,7 +77,7 @@ def main():
     for threads in [int(t) for t in args.threads.split(",")]:
         for model, batch in MODELS:
             ours = gradest_rate(args.gradest, model, threads, args.seconds)
-            peer = peer_rate(args.python, args.peer, model, batch, threads)
+            peer = peer_rate(args.python, args.peer, model, batch, threads, args.peer_steps)
             rows.append((model, batch, threads, ours, peer, ours / peer))
             if not args.markdown:
                 print("%-15s batch %3d  threads %d  gradest %8.1f steps/s  pytorch %8.1f steps/s  ratio %5.2fx"

@@ -1,6 +1,7 @@
 // gradest bench: throughput of the full training step (forward, estimator, backward, optimiser)
 // for the three models of ../shared/bench (the PyTorch peer), the probe's draw rate, and the step's
-// FLOP rate against a large Eigen matrix product on the same thread count.
+// FLOP rate against two ceilings measured on the same thread: the build's GEMM (blas::gemm) on the
+// step's own products, and a register-only multiply-add peak.
 //
 // Method: the step is gradest's own training loop (train::run_training) on 1000 random binary
 // images (like the peer; binarize none), evaluation only at the start and the end (not timed:
@@ -64,25 +65,81 @@ const BenchModel& find_model(const std::string& name) {
   throw UsageError(fmt::format("unknown bench model '{}'; allowed: bvae-linear, bvae-nonlinear, gvae", name));
 }
 
-// FLOPs of one step's dense products: forward 2*n*in*out; backward 2*n*in*out for the weight
-// gradient and 2*n*in*out for the input gradient, which the first encoder layer never needs and
-// the first decoder layer needs only for estimators that use df/dz (pathwise; not the score
-// function on Bernoulli latents).
-double step_flops(const BenchModel& m) {
-  double flops = 0;
-  for (std::size_t i = 0; i < m.encoder.size(); ++i) {
-    const double unit = 2.0 * m.batch * m.encoder[i].first * m.encoder[i].second;
-    flops += unit * (i == 0 ? 2 : 3);
-  }
+// One dense product of the step, as Network::forward / Network::backward call it (blas::gemm):
+// m x k times k x n, with the transposes the network passes.
+struct Product {
+  Index m, k, n;
+  blas::Op op_a, op_b;
+  double flops() const { return 2.0 * double(m) * double(k) * double(n); }
+};
+
+// The step's dense products, layer by layer with R rows (the batch; batch x samples in the
+// decoder, which runs once on all samples): forward R x in x out (h W), weight gradient
+// in x R x out (h^T delta), input gradient R x out x in (delta W^T). The first encoder layer never
+// needs its input gradient; the first decoder layer needs it only for estimators that use df/dz
+// (pathwise; not the score function on Bernoulli latents).
+std::vector<Product> step_products(const BenchModel& m) {
+  using blas::Op;
   std::string estimator;
   for (const auto& [key, value] : m.settings)
     if (key == "estimator") estimator = value;
   const bool needs_dz = find_estimator(estimator)->info->needs_dz;
-  for (std::size_t i = 0; i < m.decoder.size(); ++i) {
-    const double unit = 2.0 * m.batch * m.samples * m.decoder[i].first * m.decoder[i].second;
-    flops += unit * (i > 0 || needs_dz ? 3 : 2);
-  }
+  std::vector<Product> products;
+  auto add_network = [&](const std::vector<std::pair<int, int>>& layers, Index rows, bool first_input_gradient) {
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+      const Index in = layers[i].first, out = layers[i].second;
+      products.push_back({rows, in, out, Op::none, Op::none});
+      products.push_back({in, rows, out, Op::transpose, Op::none});
+      if (i > 0 || first_input_gradient) products.push_back({rows, out, in, Op::none, Op::transpose});
+    }
+  };
+  add_network(m.encoder, m.batch, false);
+  add_network(m.decoder, Index(m.batch) * m.samples, needs_dz);
+  return products;
+}
+
+double step_flops(const BenchModel& m) {
+  double flops = 0;
+  for (const auto& p : step_products(m)) flops += p.flops();
   return flops;
+}
+
+// GFLOP/s of the step's own products (step_products) through the build's GEMM (blas::gemm, as the
+// network calls it), on this thread: the list run back to back for about `seconds`, best of three
+// rounds. The ceiling a step made only of these products could reach.
+double step_shape_gemm_gflops(const BenchModel& m, double seconds) {
+  struct Operands {
+    Matrix a, b, c;
+  };
+  const auto products = step_products(m);
+  std::vector<Operands> operands;
+  double flops = 0;
+  for (const auto& p : products) {
+    Operands o;
+    o.a = p.op_a == blas::Op::none ? Matrix::Random(p.m, p.k) : Matrix::Random(p.k, p.m);
+    o.b = p.op_b == blas::Op::none ? Matrix::Random(p.k, p.n) : Matrix::Random(p.n, p.k);
+    o.c = Matrix::Zero(p.m, p.n);
+    operands.push_back(std::move(o));
+    flops += p.flops();
+  }
+  auto run_all = [&] {
+    for (std::size_t i = 0; i < products.size(); ++i)
+      blas::gemm(products[i].op_a, operands[i].a, products[i].op_b, operands[i].b, Real(0), operands[i].c);
+  };
+  run_all();
+  double best = 0;
+  for (int round = 0; round < 3; ++round) {
+    const auto start = std::chrono::steady_clock::now();
+    std::int64_t reps = 0;
+    double elapsed = 0;
+    do {
+      run_all();
+      ++reps;
+      elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    } while (elapsed < seconds / 3);
+    best = std::max(best, flops * double(reps) / elapsed / 1e9);
+  }
+  return best;
 }
 
 data::DataSplits random_binary_images(Index n, Index d) {
@@ -129,16 +186,16 @@ double measure_step_rate(const BenchModel& m, double seconds) {
   return time_training(m, data, steps);
 }
 
-// GFLOP/s of a large single-precision (Real) matrix product on this thread.
+// GFLOP/s of a large single-precision (Real) matrix product through the build's GEMM on this thread.
 double gemm_gflops() {
   const Index n = 1024;
   Matrix a = Matrix::Random(n, n), b = Matrix::Random(n, n), c(n, n);
-  c.noalias() = a * b;
+  blas::gemm(blas::Op::none, a, blas::Op::none, b, Real(0), c);
   const auto start = std::chrono::steady_clock::now();
   int reps = 0;
   double elapsed = 0;
   do {
-    c.noalias() = a * b;
+    blas::gemm(blas::Op::none, a, blas::Op::none, b, Real(0), c);
     ++reps;
     elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   } while (elapsed < 1.0);
@@ -266,12 +323,21 @@ int run_bench(const std::vector<std::string>& args, const Context&) {
                            "GFLOP/s\n",
                            sizeof(Real) == 4 ? "float32" : "float64", blas::threads(), cores, blas::library(), 1024,
                            1024, 1024, gemm, peak);
-  // "GEMM bound": the steps/s if every FLOP of the step ran at the large GEMM's rate (its small,
-  // skinny products and everything else free): an implementation of the same arithmetic passes it
-  // only with products faster than Eigen's large GEMM.
-  std::cout << fmt::format("{:<15} {:>10} {:>13} {:>12} {:>10} {:>10} {:>9} {:>11}\n", "model", "processes",
-                           "steps/s/proc", "steps/s all", "MFLOP/step", "GFLOP/s", "of GEMM", "GEMM bound");
-  for (const auto* m : models)
+  if (peak < gemm)
+    std::cout << fmt::format("note: the multiply-add loop ran below the GEMM ({:.1f} < {:.1f} GFLOP/s): the core was "
+                             "disturbed while it ran; read the shares against the GEMM\n",
+                             peak, gemm);
+  // Per model, the ceilings the step is read against: "GEMM@shapes", the step's own products (the
+  // same shapes and transposes, step_products) through the build's GEMM, back to back on this thread;
+  // and the multiply-add peak. "of GEMM" and "of peak": the step's FLOP rate as a share of each (all
+  // the step's other work counted as overhead). "bound": the steps/s if every FLOP of the step ran at
+  // the GEMM@shapes rate and everything else were free. With several processes the shares are
+  // against the one-thread ceilings measured with the other cores idle.
+  std::cout << fmt::format("{:<15} {:>9} {:>13} {:>12} {:>10} {:>8} {:>12} {:>8} {:>8} {:>8}\n", "model", "processes",
+                           "steps/s/proc", "steps/s all", "MFLOP/step", "GFLOP/s", "GEMM@shapes", "of GEMM", "of peak",
+                           "bound");
+  for (const auto* m : models) {
+    const double shapes = step_shape_gemm_gflops(*m, std::min(1.5, std::max(0.3, seconds / 2)));
     for (const int processes : process_counts) {
       std::vector<double> rates(static_cast<std::size_t>(processes), 0.0);
       if (processes == 1) {
@@ -294,11 +360,12 @@ int run_bench(const std::vector<std::string>& args, const Context&) {
       for (double r : rates) total += r;
       const double per = total / double(rates.size());
       const double gflops = step_flops(*m) * per / 1e9;
-      std::cout << fmt::format("{:<15} {:>10} {:>13.1f} {:>12.1f} {:>10.1f} {:>10.1f} {:>8.0f}% {:>11.0f}\n", m->name,
-                               processes, per, total, step_flops(*m) / 1e6, gflops, 100.0 * gflops / gemm,
-                               gemm * 1e9 / step_flops(*m))
+      std::cout << fmt::format("{:<15} {:>9} {:>13.1f} {:>12.1f} {:>10.1f} {:>8.1f} {:>12.1f} {:>7.0f}% {:>7.0f}% {:>8.0f}\n",
+                               m->name, processes, per, total, step_flops(*m) / 1e6, gflops, shapes,
+                               100.0 * gflops / shapes, 100.0 * gflops / peak, shapes * 1e9 / step_flops(*m))
                 << std::flush;
     }
+  }
   if (draws > 0) {
     const double rate = probe_draws_per_second(draws);
     std::cout << fmt::format("probe: bvae-linear reinforce-loo S=2, batch 50, R={}: {:.0f} gradient draws/s ({:.0f}/min), 1 thread\n",

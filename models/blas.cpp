@@ -1,6 +1,24 @@
 #include "models/blas.hpp"
 
+#include <fmt/format.h>
+
+#include <climits>
 #include <cstdint>
+#include <stdexcept>
+
+#if defined(GRADEST_BLAS_OPENBLAS) || defined(GRADEST_BLAS_BLIS)
+#define GRADEST_HAS_CBLAS 1
+// The standard CBLAS interface (both libraries export it; declared here so that no include path of
+// one library's variant directory is needed).
+extern "C" {
+enum GradestCblasOrder { kCblasColMajor = 102 };
+enum GradestCblasTranspose { kCblasNoTrans = 111, kCblasTrans = 112 };
+void cblas_sgemm(int order, int trans_a, int trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+                 const float* b, int ldb, float beta, float* c, int ldc);
+void cblas_dgemm(int order, int trans_a, int trans_b, int m, int n, int k, double alpha, const double* a, int lda,
+                 const double* b, int ldb, double beta, double* c, int ldc);
+}
+#endif
 
 #if defined(GRADEST_BLAS_OPENBLAS)
 extern "C" {
@@ -18,9 +36,22 @@ const char* bli_info_get_version_str(void);
 
 namespace gradest::blas {
 
+#if defined(GRADEST_HAS_CBLAS)
+namespace {
+void cblas_gemm(int ta, int tb, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
+                float beta, float* c, int ldc) {
+  cblas_sgemm(kCblasColMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+void cblas_gemm(int ta, int tb, int m, int n, int k, double alpha, const double* a, int lda, const double* b, int ldb,
+                double beta, double* c, int ldc) {
+  cblas_dgemm(kCblasColMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+}  // namespace
+#endif
+
 std::string library() {
 #if defined(GRADEST_BLAS_OPENBLAS)
-  return std::string("OpenBLAS ") + openblas_get_config();
+  return openblas_get_config();  // "OpenBLAS 0.3.21 <build options> <kernel set>"
 #elif defined(GRADEST_BLAS_BLIS)
   return std::string("BLIS ") + bli_info_get_version_str();
 #else
@@ -43,6 +74,42 @@ int threads() {
   return int(bli_thread_get_num_threads());
 #else
   return 1;
+#endif
+}
+
+void gemm(Op op_a, const Eigen::Ref<const Matrix>& a, Op op_b, const Eigen::Ref<const Matrix>& b, Real beta,
+          Eigen::Ref<Matrix> c, Real alpha) {
+  const Index m = op_a == Op::none ? a.rows() : a.cols();
+  const Index k = op_a == Op::none ? a.cols() : a.rows();
+  const Index kb = op_b == Op::none ? b.rows() : b.cols();
+  const Index n = op_b == Op::none ? b.cols() : b.rows();
+  if (k != kb || c.rows() != m || c.cols() != n)
+    throw std::invalid_argument(fmt::format("gemm: shapes ({} x {}) ({} x {}) into {} x {} do not match", m, k, kb,
+                                            n, c.rows(), c.cols()));
+#if defined(GRADEST_HAS_CBLAS)
+  if (m > INT_MAX || n > INT_MAX || k > INT_MAX || a.outerStride() > INT_MAX || b.outerStride() > INT_MAX ||
+      c.outerStride() > INT_MAX)
+    throw std::length_error(fmt::format("gemm: a dimension above {} ({} x {} x {})", INT_MAX, m, n, k));
+  if (m == 0 || n == 0) return;
+  // Leading dimensions must be >= 1 even for empty operands.
+  auto ld = [](Index stride) { return int(std::max<Index>(stride, 1)); };
+  const int ta = op_a == Op::none ? kCblasNoTrans : kCblasTrans;
+  const int tb = op_b == Op::none ? kCblasNoTrans : kCblasTrans;
+  cblas_gemm(ta, tb, int(m), int(n), int(k), alpha, a.data(), ld(a.outerStride()), b.data(), ld(b.outerStride()),
+             beta, c.data(), ld(c.outerStride()));
+#else
+  if (beta == Real(0))
+    c.setZero();
+  else if (beta != Real(1))
+    c *= beta;
+  if (op_a == Op::none && op_b == Op::none)
+    c.noalias() += alpha * a * b;
+  else if (op_a == Op::transpose && op_b == Op::none)
+    c.noalias() += alpha * a.transpose() * b;
+  else if (op_a == Op::none)
+    c.noalias() += alpha * a * b.transpose();
+  else
+    c.noalias() += alpha * a.transpose() * b.transpose();
 #endif
 }
 

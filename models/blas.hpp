@@ -1,11 +1,17 @@
 #pragma once
-// The BLAS behind the network's matrix products. With -DGRADEST_BLAS=openblas or blis, Eigen hands
-// every dense single- and double-precision matrix product to that library's GEMM (EIGEN_USE_BLAS:
-// transposes passed as flags, no copies); with -DGRADEST_BLAS=eigen (the default: the faster here,
-// CMakeLists.txt) Eigen's own kernels do them. gradest parallelises across processes (sweeps, --jobs), so the library runs ONE
-// thread whatever variant (pthread, OpenMP, serial) the machine has installed: use_one_thread() is
-// called by every entry point (the gradest binary, the test runners) before any product.
+// The BLAS behind the network's matrix products. With -DGRADEST_BLAS=openblas (the default) or
+// blis, the network's products call that library's GEMM directly (gemm below: transposes passed as
+// flags, no copies, beta = 0 for a product that overwrites, so no pass zeroes the output first), and
+// Eigen hands it every other dense product too (EIGEN_USE_BLAS). With -DGRADEST_BLAS=eigen Eigen's
+// own kernels do them all. Why OpenBLAS is the default: README "Speed" and CMakeLists.txt.
+//
+// gradest parallelises across processes (sweeps, --jobs), so the library runs ONE thread whatever
+// variant (pthread, OpenMP, serial) the machine has installed: use_one_thread() is called by every
+// entry point (the gradest binary, the test runners) before any product. One thread also keeps
+// every product's summation order fixed, so runs are bit-identical across --jobs, shards and reruns.
 #include <string>
+
+#include "models/types.hpp"
 
 namespace gradest::blas {
 
@@ -15,5 +21,13 @@ std::string library();
 void use_one_thread();
 // The library's thread count as it reports it (1 for Eigen).
 int threads();
+
+enum class Op { none, transpose };
+
+// c = alpha op(a) op(b) + beta c, for column-major a, b, c of Real (plain matrices or maps with unit
+// inner stride; c must already have op(a) op(b)'s shape). beta = 0 overwrites c without reading it
+// (BLAS semantics: NaN or garbage in c does not propagate). One GEMM call of the configured library.
+void gemm(Op op_a, const Eigen::Ref<const Matrix>& a, Op op_b, const Eigen::Ref<const Matrix>& b, Real beta,
+          Eigen::Ref<Matrix> c, Real alpha = Real(1));
 
 }  // namespace gradest::blas

@@ -1,5 +1,7 @@
 #include "models/network.hpp"
 
+#include "models/blas.hpp"
+
 #include <cmath>
 #include <stdexcept>
 #include <utility>
@@ -28,20 +30,36 @@ std::string_view activation_names() { return "none, tanh, relu, leaky_relu"; }
 
 namespace {
 
-// In place: y = act(y). Raw loops so the compiler vectorises them (and Eigen's tanh, which is
-// vectorised for float).
-void apply_activation(Activation activation, Matrix& y) {
-  Real* p = y.data();
-  const Index n = y.size();
-  switch (activation) {
-    case Activation::none: break;
-    case Activation::tanh: y.array() = y.array().tanh(); break;
-    case Activation::relu:
-      for (Index i = 0; i < n; ++i) p[i] = p[i] > Real(0) ? p[i] : Real(0);
-      break;
-    case Activation::leaky_relu:
-      for (Index i = 0; i < n; ++i) p[i] = p[i] > Real(0) ? p[i] : Real(kLeakyReluSlope) * p[i];
-      break;
+// In place: y = act(y + 1 b^T), one pass over y after the product (column by column: the bias is
+// one value per column of the column-major y, and each column is a contiguous run the compiler
+// vectorises; Eigen's tanh is vectorised for float).
+void add_bias_and_activate(Activation activation, const Real* b, Matrix& y) {
+  const Index rows = y.rows();
+  for (Index j = 0; j < y.cols(); ++j) {
+    Real* p = y.data() + j * rows;
+    const Real bj = b[j];
+    switch (activation) {
+      case Activation::none:
+        for (Index i = 0; i < rows; ++i) p[i] += bj;
+        break;
+      case Activation::tanh: {
+        Eigen::Map<Vector> column(p, rows);
+        column.array() = (column.array() + bj).tanh();
+        break;
+      }
+      case Activation::relu:
+        for (Index i = 0; i < rows; ++i) {
+          const Real v = p[i] + bj;
+          p[i] = v > Real(0) ? v : Real(0);
+        }
+        break;
+      case Activation::leaky_relu:
+        for (Index i = 0; i < rows; ++i) {
+          const Real v = p[i] + bj;
+          p[i] = v > Real(0) ? v : Real(kLeakyReluSlope) * v;
+        }
+        break;
+    }
   }
 }
 
@@ -147,9 +165,8 @@ void Network::forward(int slot, const Matrix& x, Matrix& out) {
     ConstVectorMap b(values + l.bias_offset, l.out);
     Matrix& y = i + 1 < layers() ? cache.hidden[i] : out;
     y.resize(x.rows(), l.out);
-    y.noalias() = *h * w;
-    y.rowwise() += b.transpose();
-    apply_activation(l.activation, y);
+    blas::gemm(blas::Op::none, *h, blas::Op::none, w, Real(0), y);
+    add_bias_and_activate(l.activation, b.data(), y);
     h = &y;
   }
 }
@@ -173,19 +190,19 @@ void Network::backward(int slot, const Matrix& d_out, Real* grad, Matrix* d_in) 
     if (grad) {
       MatrixMap dw(grad + l.weight_offset, l.in, l.out);
       VectorMap db(grad + l.bias_offset, l.out);
-      dw.noalias() += h.transpose() * *delta;
+      blas::gemm(blas::Op::transpose, h, blas::Op::none, *delta, Real(1), dw);
       db.noalias() += delta->colwise().sum().transpose();
     }
     ConstMatrixMap w(values + l.weight_offset, l.in, l.out);
     if (i > 0) {
       Matrix& next = delta == &delta_ ? delta_next_ : delta_;
       next.resize(B, l.in);
-      next.noalias() = *delta * w.transpose();
+      blas::gemm(blas::Op::none, *delta, blas::Op::transpose, w, Real(0), next);
       apply_activation_derivative(layers_[i - 1].activation, cache.hidden[i - 1], next);
       delta = &next;
     } else if (d_in) {
       d_in->resize(B, l.in);
-      d_in->noalias() = *delta * w.transpose();
+      blas::gemm(blas::Op::none, *delta, blas::Op::transpose, w, Real(0), *d_in);
     }
   }
 }

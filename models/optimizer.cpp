@@ -71,15 +71,22 @@ std::unique_ptr<Optimizer> Optimizer::make(const OptimizerOptions& options, Inde
   return std::make_unique<Adam>(options, size);
 }
 
-void Sgd::step(Eigen::Ref<Vector> params, Eigen::Ref<const Vector> grad, Real scale) {
+bool Sgd::step(Eigen::Ref<Vector> params, Eigen::Ref<const Vector> grad, Real scale) {
   const Real lr = Real(learning_rate());
-  params.array() += lr * (scale * grad.array());
+  Real* p = params.data();
+  const Real* g = grad.data();
+  int finite = 1;
+  for (Index i = 0; i < params.size(); ++i) {
+    p[i] += lr * (scale * g[i]);
+    finite &= int(p[i] - p[i] == Real(0));  // x - x is 0 for finite x, NaN otherwise (IEEE)
+  }
   ++steps_;
+  return finite != 0;
 }
 
 Adam::Adam(const OptimizerOptions& options, Index size) : Optimizer(options), m_(Vector::Zero(size)), v_(Vector::Zero(size)) {}
 
-void Adam::step(Eigen::Ref<Vector> params, Eigen::Ref<const Vector> grad, Real scale) {
+bool Adam::step(Eigen::Ref<Vector> params, Eigen::Ref<const Vector> grad, Real scale) {
   if (grad.size() != m_.size() || params.size() != m_.size())
     throw std::invalid_argument(fmt::format("adam: size {} given, {} expected", grad.size(), m_.size()));
   const double t = double(steps_ + 1);
@@ -89,19 +96,25 @@ void Adam::step(Eigen::Ref<Vector> params, Eigen::Ref<const Vector> grad, Real s
   const Real step_size = Real(lr / (1.0 - std::pow(options_.beta1, t)));
   const Real inv_sqrt_bc2 = Real(1.0 / std::sqrt(1.0 - std::pow(options_.beta2, t)));
   const Real eps = Real(options_.epsilon);
-  // One pass over the four vectors (the compiler vectorises it; sqrt and division stay exact).
+  // One pass over the four vectors (the compiler vectorises it; sqrt and division stay exact), the
+  // finiteness of the new parameters checked in it: x - x is 0 for finite x and NaN otherwise, and
+  // the integer AND reduces in any order (a float sum would keep the loop scalar).
   Real* p = params.data();
   const Real* g_in = grad.data();
   Real* m = m_.data();
   Real* v = v_.data();
   const Index n = m_.size();
+  int finite = 1;
   for (Index i = 0; i < n; ++i) {
     const Real g = scale * g_in[i];
     m[i] = b1 * m[i] + c1 * g;
     v[i] = b2 * v[i] + c2 * (g * g);
-    p[i] += step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
+    const Real updated = p[i] + step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
+    p[i] = updated;
+    finite &= int(updated - updated == Real(0));
   }
   ++steps_;
+  return finite != 0;
 }
 
 void GroupOptimizer::add(std::string name, Index offset, Index size, const OptimizerOptions& options) {
@@ -111,9 +124,18 @@ void GroupOptimizer::add(std::string name, Index offset, Index size, const Optim
   ranges_.push_back({std::move(name), offset, size, Optimizer::make(options, size)});
 }
 
-void GroupOptimizer::step(Vector& params, const Vector& grad, Real scale) {
+bool GroupOptimizer::step(Vector& params, const Vector& grad, Real scale) {
+  bool finite = true;
   for (auto& r : ranges_)
-    r.optimizer->step(params.segment(r.offset, r.size), grad.segment(r.offset, r.size), scale);
+    finite = r.optimizer->step(params.segment(r.offset, r.size), grad.segment(r.offset, r.size), scale) && finite;
+  return finite;
+}
+
+bool GroupOptimizer::covers(Index size) const {
+  Index covered = 0;
+  for (const auto& r : ranges_)
+    if (r.offset >= 0 && r.offset + r.size <= size) covered += r.size;  // ranges never overlap (add)
+  return covered == size;
 }
 
 }  // namespace gradest

@@ -58,8 +58,9 @@ class Optimizer {
 
   // One ascent step on `params` with gradient scale * `grad` (same size as given to make()); the
   // scale is applied element by element inside the update (the trainer passes 1/B) rather than
-  // in a scaled copy of the gradient.
-  virtual void step(Eigen::Ref<Vector> params, Eigen::Ref<const Vector> grad, Real scale = 1) = 0;
+  // in a scaled copy of the gradient. Returns whether every updated parameter is finite, checked in
+  // the same pass over memory as the update (no second pass over the parameters to check them).
+  virtual bool step(Eigen::Ref<Vector> params, Eigen::Ref<const Vector> grad, Real scale = 1) = 0;
   std::int64_t steps() const { return steps_; }
   // The learning rate the next step will use.
   double learning_rate() const { return options_.lr.at(steps_); }
@@ -74,13 +75,13 @@ class Optimizer {
 class Sgd final : public Optimizer {
  public:
   explicit Sgd(const OptimizerOptions& options) : Optimizer(options) {}
-  void step(Eigen::Ref<Vector> params, Eigen::Ref<const Vector> grad, Real scale = 1) override;
+  bool step(Eigen::Ref<Vector> params, Eigen::Ref<const Vector> grad, Real scale = 1) override;
 };
 
 class Adam final : public Optimizer {
  public:
   Adam(const OptimizerOptions& options, Index size);
-  void step(Eigen::Ref<Vector> params, Eigen::Ref<const Vector> grad, Real scale = 1) override;
+  bool step(Eigen::Ref<Vector> params, Eigen::Ref<const Vector> grad, Real scale = 1) override;
 
  private:
   Vector m_, v_;
@@ -91,8 +92,11 @@ class Adam final : public Optimizer {
 class GroupOptimizer {
  public:
   void add(std::string name, Index offset, Index size, const OptimizerOptions& options);
-  // Steps every range of params along the matching range of scale * grad.
-  void step(Vector& params, const Vector& grad, Real scale = 1);
+  // Steps every range of params along the matching range of scale * grad; returns whether every
+  // updated parameter is finite (Optimizer::step).
+  bool step(Vector& params, const Vector& grad, Real scale = 1);
+  // Whether the ranges together cover [0, size) (then step's answer covers every parameter).
+  bool covers(Index size) const;
   struct Range {
     std::string name;
     Index offset = 0, size = 0;

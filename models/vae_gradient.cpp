@@ -4,9 +4,14 @@ namespace gradest {
 
 VaeGradientResult vae_gradient(Vae& vae, int slot, const Matrix& x, const NodeEstimate& estimate,
                                const std::optional<KlWeight>& kl, VaeGradientScratch& scratch) {
+  vae.encode(slot, x, scratch.node);
+  return vae_gradient_encoded(vae, slot, estimate, kl, scratch);
+}
+
+VaeGradientResult vae_gradient_encoded(Vae& vae, int slot, const NodeEstimate& estimate,
+                                       const std::optional<KlWeight>& kl, VaeGradientScratch& scratch) {
   VaeGradientResult result;
   vae.zero_gradient();
-  vae.encode(slot, x, scratch.node);
   scratch.node_gradient.reset_like(scratch.node);
   estimate(scratch.node, scratch.node_gradient);
   if (kl) {

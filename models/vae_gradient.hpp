@@ -44,4 +44,11 @@ struct VaeGradientResult {
 VaeGradientResult vae_gradient(Vae& vae, int slot, const Matrix& x, const NodeEstimate& estimate,
                                const std::optional<KlWeight>& kl, VaeGradientScratch& scratch);
 
+// The same with the encoder's pass already done: scratch.node holds vae.encode(slot, x, ...) at the
+// current parameters, and the encoder's cache at `slot` is that pass's (nothing has run the encoder
+// at `slot` since). The probe, whose parameters are frozen across its draws, encodes once and calls
+// this per draw: the encoder's forward product is not repeated, and the gradient is bit-identical.
+VaeGradientResult vae_gradient_encoded(Vae& vae, int slot, const NodeEstimate& estimate,
+                                       const std::optional<KlWeight>& kl, VaeGradientScratch& scratch);
+
 }  // namespace gradest

@@ -162,6 +162,7 @@ class TrainingRun {
         vae_(initial_model(config, data)),
         optimizer_(make_optimizer(config, *vae_)),
         minibatches_(config, data.train) {
+    optimizer_covers_all_ = optimizer_.covers(vae_->parameters().values().size());
     std::string error;
     estimator_ = make_estimator(config.estimator, config.estimator_options, config.model, &error);
     if (!estimator_) throw ConfigError(error);
@@ -183,7 +184,7 @@ class TrainingRun {
       const auto step_start = Clock::now();
       if (!train_step(step)) break;
       ++step;
-      if (!all_finite(vae_->parameters().values())) {
+      if (!parameters_finite_) {
         diverge(step, "non-finite parameter after the update");
         break;
       }
@@ -232,7 +233,10 @@ class TrainingRun {
       diverge(step, "non-finite gradient");
       return false;
     }
-    optimizer_.step(vae_->parameters().values(), vae_->gradient(), Real(1) / Real(config_.batch));
+    // The optimiser checks the parameters it updates in its own pass; any it does not update are
+    // checked here (none, for the VAEs' optimisers, which cover every parameter).
+    parameters_finite_ = optimizer_.step(vae_->parameters().values(), vae_->gradient(), Real(1) / Real(config_.batch));
+    if (!optimizer_covers_all_) parameters_finite_ = parameters_finite_ && all_finite(vae_->parameters().values());
     estimator_->learn(rng);
     return true;
   }
@@ -303,6 +307,8 @@ class TrainingRun {
   h5::RunRecorder recorder_;
   std::unique_ptr<Vae> vae_;
   GroupOptimizer optimizer_;
+  bool optimizer_covers_all_ = false;  // optimizer_ updates every parameter
+  bool parameters_finite_ = true;      // after the last update
   Minibatches minibatches_;
   std::unique_ptr<Estimator> estimator_;
   bool bound_ = false;

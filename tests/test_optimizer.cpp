@@ -143,3 +143,52 @@ TEST_CASE("all_finite finds a NaN or an infinity anywhere and accepts the larges
   m(6, 2) = std::numeric_limits<Real>::infinity();
   CHECK_FALSE(all_finite(m));
 }
+
+TEST_CASE("a step reports whether every parameter it updated is finite, at any position", "[optimizer]") {
+  // The trainer's divergence check rides on this answer (run/train_loop.cpp): it must see a single
+  // non-finite parameter wherever it sits, in the vectorised body or the scalar tail of the loop.
+  const Index n = 37;  // not a multiple of any vector width
+  for (OptimizerKind kind : {OptimizerKind::adam, OptimizerKind::sgd}) {
+    OptimizerOptions options;
+    options.kind = kind;
+    options.lr.initial = 0.01;
+    INFO(to_string(kind));
+    auto clean = Optimizer::make(options, n);
+    Vector params = Vector::Zero(n), grad = Vector::Constant(n, 1.0);
+    CHECK(clean->step(params, grad));
+    for (Index bad : {Index(0), Index(15), Index(31), n - 1}) {
+      for (Real value : {std::numeric_limits<Real>::quiet_NaN(), std::numeric_limits<Real>::infinity(),
+                         -std::numeric_limits<Real>::infinity()}) {
+        auto opt = Optimizer::make(options, n);
+        Vector p = Vector::Zero(n);
+        p(bad) = value;  // a parameter already non-finite stays so after the update
+        INFO("position " << bad << " value " << value);
+        CHECK_FALSE(opt->step(p, grad));
+      }
+      // A gradient that overflows the update: sgd's p + lr * g is inf; adam's normalised step
+      // stays finite for a finite gradient, so it sees the NaN gradient instead.
+      auto opt = Optimizer::make(options, n);
+      Vector p = Vector::Zero(n), g = Vector::Constant(n, 1.0);
+      g(bad) = kind == OptimizerKind::sgd ? std::numeric_limits<Real>::max() : std::numeric_limits<Real>::quiet_NaN();
+      if (kind == OptimizerKind::sgd) p(bad) = std::numeric_limits<Real>::max();
+      CHECK_FALSE(opt->step(p, g, kind == OptimizerKind::sgd ? Real(100) : Real(1)));
+    }
+  }
+}
+
+TEST_CASE("a group optimiser's answer covers its ranges, and covers() tells whether they tile the vector", "[optimizer]") {
+  OptimizerOptions adam{.kind = OptimizerKind::adam, .lr = {.initial = 1e-3}};
+  GroupOptimizer groups;
+  groups.add("a", 0, 3, adam);
+  groups.add("b", 3, 2, adam);
+  CHECK(groups.covers(5));
+  CHECK_FALSE(groups.covers(6));
+  Vector params = Vector::Zero(5), grad = Vector::Ones(5);
+  CHECK(groups.step(params, grad));
+  params(4) = std::numeric_limits<Real>::quiet_NaN();
+  CHECK_FALSE(groups.step(params, grad));
+  GroupOptimizer gap;
+  gap.add("a", 0, 2, adam);
+  gap.add("c", 3, 2, adam);
+  CHECK_FALSE(gap.covers(5));
+}
