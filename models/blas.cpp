@@ -25,6 +25,9 @@ extern "C" {
 void openblas_set_num_threads(int threads);
 int openblas_get_num_threads(void);
 char* openblas_get_config(void);
+// Joins the pthread variant's worker pool (the library's own fork handler calls it); weak: absent
+// from other builds of the library, where there is no pool to join.
+int blas_thread_shutdown_(void) __attribute__((weak));
 }
 #elif defined(GRADEST_BLAS_BLIS)
 extern "C" {
@@ -62,6 +65,11 @@ std::string library() {
 void use_one_thread() {
 #if defined(GRADEST_BLAS_OPENBLAS)
   openblas_set_num_threads(1);
+  // The pthread variant starts one worker per core when it loads, before main; at one thread they are
+  // never used, but idle they still woke to yield (about 3% of a core each, measured with perf), which
+  // takes time from the other processes of a sweep. With the pool joined, a one-thread library runs
+  // every call on the caller's thread and starts no worker again.
+  if (blas_thread_shutdown_) blas_thread_shutdown_();
 #elif defined(GRADEST_BLAS_BLIS)
   bli_thread_set_num_threads(1);
 #endif
