@@ -80,6 +80,30 @@ TEST_CASE("probe: Welford moments equal the two-pass mean and unbiased variance"
   CHECK(scaled.variance() == copied.variance());
 }
 
+TEST_CASE("probe: moments folded in blocks match two passes at any count and a large offset", "[probe]") {
+  // GradientMoments keeps draws and folds them in blocks (run/probe.hpp): counts that are not a
+  // multiple of the block, fewer draws than a block, and coordinates whose spread is 1e-6 of their
+  // size (cancellation would show there first).
+  for (Index R : {Index(2), Index(7), Index(8), Index(9), Index(17), Index(203)}) {
+    Rng rng = Rng::stream(testing::seed(), {stable_hash("blocked moments"), std::uint64_t(R)});
+    const Index n = 5;
+    MatrixD draws(R, n);
+    probe::GradientMoments moments;
+    Vector g(n);
+    for (Index r = 0; r < R; ++r) {
+      for (Index i = 0; i < n; ++i) g(i) = Real((i == 0 ? 1e3 : 1.0) + (i == 0 ? 1e-3 : 0.5) * rng.normal());
+      draws.row(r) = g.cast<double>().transpose();
+      moments.add(g);
+      CHECK(moments.count() == r + 1);
+    }
+    const VectorD mean = draws.colwise().mean().transpose();
+    const VectorD variance = (draws.rowwise() - mean.transpose()).array().square().colwise().sum().transpose() / double(R - 1);
+    INFO("R = " << R);
+    CHECK(((moments.mean() - mean).array().abs() <= 1e-13 * mean.array().abs()).all());
+    CHECK(((moments.variance() - variance).array().abs() <= 1e-9 * variance.array()).all());
+  }
+}
+
 TEST_CASE("probe: summaries follow their definitions", "[probe]") {
   Parameters layout;
   layout.add("encoder", 2);
