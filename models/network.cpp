@@ -171,13 +171,17 @@ void Network::forward(int slot, const Matrix& x, Matrix& out) {
   }
 }
 
-void Network::backward(int slot, const Matrix& d_out, Vector& grad_flat, Matrix* d_in) {
-  backward(slot, d_out, grad_flat.data(), d_in);
+void Network::backward(int slot, const Matrix& d_out, Vector& grad_flat, Matrix* d_in, Accumulate mode) {
+  if (grad_flat.size() < offset_ + size_)
+    throw std::invalid_argument("Network::backward: the gradient vector does not hold this network's range");
+  backward(slot, d_out, grad_flat.data(), d_in, mode);
 }
 
-void Network::backward_input(int slot, const Matrix& d_out, Matrix& d_in) { backward(slot, d_out, nullptr, &d_in); }
+void Network::backward_input(int slot, const Matrix& d_out, Matrix& d_in) {
+  backward(slot, d_out, nullptr, &d_in, Accumulate::add);
+}
 
-void Network::backward(int slot, const Matrix& d_out, Real* grad, Matrix* d_in) {
+void Network::backward(int slot, const Matrix& d_out, Real* grad, Matrix* d_in, Accumulate mode) {
   Cache& cache = caches_.at(slot);
   const Index B = cache.input.rows();
   if (d_out.rows() != B || d_out.cols() != out_)
@@ -190,8 +194,13 @@ void Network::backward(int slot, const Matrix& d_out, Real* grad, Matrix* d_in) 
     if (grad) {
       MatrixMap dw(grad + l.weight_offset, l.in, l.out);
       VectorMap db(grad + l.bias_offset, l.out);
-      blas::gemm(blas::Op::transpose, h, blas::Op::none, *delta, Real(1), dw);
-      db.noalias() += delta->colwise().sum().transpose();
+      if (mode == Accumulate::add) {
+        blas::gemm(blas::Op::transpose, h, blas::Op::none, *delta, Real(1), dw);
+        db.noalias() += delta->colwise().sum().transpose();
+      } else {
+        blas::gemm(blas::Op::transpose, h, blas::Op::none, *delta, Real(0), dw);
+        db.noalias() = delta->colwise().sum().transpose();
+      }
     }
     ConstMatrixMap w(values + l.weight_offset, l.in, l.out);
     if (i > 0) {

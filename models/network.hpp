@@ -75,8 +75,11 @@ class Network {
 
   // After forward(slot, x, ...): with d_out = dL/d out (B x out), ADDS dL/dparams into
   // grad_flat's range of this network (grad_flat has the layout of Parameters::values()), and
-  // if d_in is not null writes dL/dx (B x in) into it (skipping that GEMM when null).
-  void backward(int slot, const Matrix& d_out, Vector& grad_flat, Matrix* d_in);
+  // if d_in is not null writes dL/dx (B x in) into it (skipping that GEMM when null). With
+  // Accumulate::overwrite it WRITES the network's range instead (whatever it held is not read: the
+  // weight gradient's GEMM runs with beta = 0), for a caller that would otherwise zero it first.
+  enum class Accumulate { add, overwrite };
+  void backward(int slot, const Matrix& d_out, Vector& grad_flat, Matrix* d_in, Accumulate mode = Accumulate::add);
   void backward(const Matrix& d_out, Vector& grad_flat, Matrix* d_in) { backward(0, d_out, grad_flat, d_in); }
   // The same without the parameter gradient: only dL/dx (B x in) into d_in.
   void backward_input(int slot, const Matrix& d_out, Matrix& d_in);
@@ -113,7 +116,7 @@ class Network {
 
  private:
   // grad: the flat gradient's data, or nullptr for dL/dx alone.
-  void backward(int slot, const Matrix& d_out, Real* grad, Matrix* d_in);
+  void backward(int slot, const Matrix& d_out, Real* grad, Matrix* d_in, Accumulate mode);
   struct Layer {
     int in = 0, out = 0;
     Index weight_offset = 0, bias_offset = 0;

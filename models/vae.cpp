@@ -442,8 +442,15 @@ void Vae::encode(int slot, const Matrix& x, StochasticNode& node) {
   family_.node_from_encoder(encoder_out_, node);
 }
 
-void Vae::encode_backward(int slot, const NodeGradient& grad) {
-  encoder_.backward(slot, family_.encoder_gradient(grad, d_encoder_out_), gradient_, nullptr);
+void Vae::encode_backward(int slot, const NodeGradient& grad, Network::Accumulate mode) {
+  encoder_.backward(slot, family_.encoder_gradient(grad, d_encoder_out_), gradient_, nullptr, mode);
+}
+
+void Vae::zero_gradient_except_encoder() {
+  gradient_.resize(params_.size());
+  const Index begin = encoder_.offset(), end = encoder_.offset() + encoder_.size();
+  gradient_.head(begin).setZero();
+  gradient_.tail(gradient_.size() - end).setZero();
 }
 
 ConstVectorMap Vae::prior() const {

@@ -107,6 +107,9 @@ class Vae {
   // Same layout as parameters().values(); callers zero it, the model ADDS to it.
   Vector& gradient() { return gradient_; }
   void zero_gradient() { gradient_.setZero(); }
+  // Zeroes every range of gradient() but the encoder's, for a caller whose next write there is
+  // encode_backward(..., Network::Accumulate::overwrite) (vae_gradient: one pass less over memory).
+  void zero_gradient_except_encoder();
 
   Network& encoder() { return encoder_; }
   Network& decoder() { return decoder_; }
@@ -117,8 +120,8 @@ class Vae {
   void encode(int slot, const Matrix& x, StochasticNode& node);
   void encode(const Matrix& x, StochasticNode& node) { encode(0, x, node); }
   // Back-propagates a gradient with respect to the node's parameters into gradient()'s encoder
-  // range.
-  void encode_backward(int slot, const NodeGradient& grad);
+  // range: adds to it, or with Accumulate::overwrite writes it (its old contents unread).
+  void encode_backward(int slot, const NodeGradient& grad, Network::Accumulate mode = Network::Accumulate::add);
   void encode_backward(const NodeGradient& grad) { encode_backward(0, grad); }
 
   // Analytic KL(q(z|x_b) || p(z)) per data point b and dimension j, into kl_per_dim (B x k).

@@ -11,7 +11,10 @@ VaeGradientResult vae_gradient(Vae& vae, int slot, const Matrix& x, const NodeEs
 VaeGradientResult vae_gradient_encoded(Vae& vae, int slot, const NodeEstimate& estimate,
                                        const std::optional<KlWeight>& kl, VaeGradientScratch& scratch) {
   VaeGradientResult result;
-  vae.zero_gradient();
+  // Every range but the encoder's is zeroed here; the encoder's is written (not added to) by the
+  // last call, encode_backward: nothing else writes it (estimators produce the node's gradient), so
+  // a separate zeroing pass over it would be wasted.
+  vae.zero_gradient_except_encoder();
   scratch.node_gradient.reset_like(scratch.node);
   estimate(scratch.node, scratch.node_gradient);
   if (kl) {
@@ -25,7 +28,7 @@ VaeGradientResult vae_gradient_encoded(Vae& vae, int slot, const NodeEstimate& e
     }
     if (kl->beta > 0) vae.kl_backward(scratch.node, scratch.kl_weights, scratch.node_gradient);
   }
-  vae.encode_backward(slot, scratch.node_gradient);
+  vae.encode_backward(slot, scratch.node_gradient, Network::Accumulate::overwrite);
   return result;
 }
 

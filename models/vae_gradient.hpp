@@ -10,7 +10,7 @@
 //       whose batch-mean KL_j is below free_bits (free bits, Kingma et al. 2016); nothing at beta 0;
 //   importance-bound targets (no kl): no KL term;
 //   encoder gradient by back-propagation of the node gradient.
-// vae.gradient() is zeroed first and then holds the gradient of the batch SUM (divide by B for
+// vae.gradient() is overwritten: it holds the gradient of the batch SUM (divide by B for
 // the per-example gradient).
 #include <functional>
 #include <optional>

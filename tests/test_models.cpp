@@ -3,9 +3,12 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <limits>
 
 #include "models/latent_family.hpp"
 #include "models/vae.hpp"
+#include "models/vae_gradient.hpp"
+#include "estimators/estimator.hpp"
 #include "tests/support.hpp"
 
 using namespace gradest;
@@ -139,5 +142,61 @@ TEST_CASE("vae (float): objective agrees with the double computation of the same
     }
     expected += -double(k) * std::log(2.0);  // prior logits 0: log p(z) = -k log 2
     CHECK(double(f(r)) == Approx(expected).epsilon(1e-5));
+  }
+}
+
+TEST_CASE("vae_gradient overwrites the whole gradient: stale contents never leak, and the encoder's overwrite equals zero-then-add", "[models][vae]") {
+  // vae_gradient zeroes every range but the encoder's and lets encode_backward write that one
+  // (models/vae_gradient.cpp). A gradient full of NaN before the call must come out the same as
+  // the textbook order: zero everything, then add every part.
+  for (const auto& [kind, name] : {std::pair{LatentKind::bernoulli, "reinforce-loo"}, std::pair{LatentKind::gaussian, "pathwise"}}) {
+    INFO(name);
+    Rng init = Rng::stream(gradest::testing::seed(), {stable_hash("vae_gradient overwrite")});
+    VaeConfig config = linear_bernoulli(12, 5);
+    config.latent = kind;
+    config.encoder = NetworkSpec{{7, 6}, Activation::tanh};  // several encoder layers, each overwritten
+    config.decoder = NetworkSpec{{8}, Activation::leaky_relu};
+    auto vae = Vae::make(config, init);
+    Matrix x(3, 12);
+    init.fill_uniform(x);
+    x = (x.array() < 0.4).cast<Real>();
+    std::string error;
+    EstimatorOptions options;
+    options.samples = 2;
+    auto estimator = make_estimator(name, options, kind, &error);
+    REQUIRE(estimator);
+    auto estimate_with = [&](std::uint64_t seed) {
+      return [&, seed](const StochasticNode& node, NodeGradient& grad) {
+        Rng rng(seed);
+        estimator->estimate(node, vae->objective(x, Objective::Terms::likelihood), rng, grad);
+      };
+    };
+    VaeGradientScratch scratch;
+    const std::optional<KlWeight> kl = KlWeight{};
+    vae->gradient().setConstant(std::numeric_limits<Real>::quiet_NaN());
+    vae_gradient(*vae, 0, x, estimate_with(7), kl, scratch);
+    const Vector stale_first = vae->gradient();
+    CHECK(stale_first.allFinite());
+    // The same step from a zeroed gradient, every part added (encode_backward's default).
+    vae->zero_gradient();
+    StochasticNode node;
+    NodeGradient node_gradient;
+    vae->encode(0, x, node);
+    node_gradient.reset_like(node);
+    estimate_with(7)(node, node_gradient);
+    Matrix kl_values, weights;
+    vae->kl(node, kl_values);
+    weights.setConstant(kl_values.rows(), kl_values.cols(), Real(1));
+    vae->kl_backward(node, weights, node_gradient);
+    vae->encode_backward(0, node_gradient);
+    const Vector added = vae->gradient();
+    REQUIRE(added.size() == stale_first.size());
+    CHECK((added.array() == stale_first.array()).all());
+    CHECK(added.cwiseAbs().maxCoeff() > 0);
+    // A wrong overwrite would show: adding the encoder's part onto stale values does not match.
+    vae->gradient().setConstant(Real(1));
+    vae->encode(0, x, node);
+    vae->encode_backward(0, node_gradient);
+    CHECK_FALSE((vae->gradient().array() == added.array()).all());
   }
 }
