@@ -68,16 +68,37 @@ bool ProbeOptions::valid(std::string* error) const {
 
 // ---- moments -----------------------------------------------------------------------------------------
 
-void GradientMoments::add(const Vector& g, Real scale) {
+void GradientMoments::start(Index size) {
   if (count() == 0) {
-    mean_ = VectorD::Zero(g.size());
-    m2_ = VectorD::Zero(g.size());
-    pending_.resize(g.size(), kBlock);
+    mean_ = VectorD::Zero(size);
+    m2_ = VectorD::Zero(size);
+    const Index per_draw = std::max<Index>(size, 1) * Index(sizeof(Real));
+    block_ = int(std::clamp<Index>(kBlockBytes / per_draw, 1, kMaxBlock));
+    pending_.assign(std::size_t(block_), Vector());
+    pending_scale_.assign(std::size_t(block_), Real(1));
   }
-  if (g.size() != mean_.size())
-    throw std::invalid_argument(fmt::format("probe moments: a draw of {} values after draws of {}", g.size(), mean_.size()));
-  pending_.col(pending_count_) = scale * g;  // rounded to Real, as a stored gradient would be
-  if (++pending_count_ == kBlock) flush();
+  if (size != mean_.size())
+    throw std::invalid_argument(fmt::format("probe moments: a draw of {} values after draws of {}", size, mean_.size()));
+}
+
+void GradientMoments::pushed() {
+  if (++pending_count_ == block_) flush();
+}
+
+void GradientMoments::add(const Vector& g, Real scale) {
+  start(g.size());
+  pending_[std::size_t(pending_count_)] = g;
+  pending_scale_[std::size_t(pending_count_)] = scale;
+  pushed();
+}
+
+void GradientMoments::take(Vector& g, Real scale) {
+  start(g.size());
+  Vector& slot = pending_[std::size_t(pending_count_)];
+  if (slot.size() != g.size()) slot.resize(g.size());
+  slot.swap(g);  // O(1): the two vectors exchange their buffers
+  pending_scale_[std::size_t(pending_count_)] = scale;
+  pushed();
 }
 
 void GradientMoments::flush() const {
@@ -86,7 +107,6 @@ void GradientMoments::flush() const {
   const double n_a = double(n_), n_b = double(k), n = n_a + n_b;
   const double inv_k = 1.0 / n_b, weight_b = n_b / n, cross = n_a * n_b / n;
   const Index P = mean_.size();
-  const Real* x = pending_.data();
   double* mean = mean_.data();
   double* m2 = m2_.data();
   // Per coordinate: the block's mean and sum of squared deviations, then m = m + d k/n,
@@ -98,18 +118,21 @@ void GradientMoments::flush() const {
   for (Index start = 0; start < P; start += kChunk) {
     const Index len = std::min(kChunk, P - start);
     for (Index c = 0; c < len; ++c) sum[c] = 0;
+    // Each draw rounded to Real after its scale, as a stored gradient would be.
     for (int j = 0; j < k; ++j) {
-      const Real* column = x + j * P + start;
-      for (Index c = 0; c < len; ++c) sum[c] += double(column[c]);
+      const Real* column = pending_[std::size_t(j)].data() + start;
+      const Real scale = pending_scale_[std::size_t(j)];
+      for (Index c = 0; c < len; ++c) sum[c] += double(Real(scale * column[c]));
     }
     for (Index c = 0; c < len; ++c) {
       sum[c] *= inv_k;  // the block's mean
       block_m2[c] = 0;
     }
     for (int j = 0; j < k; ++j) {
-      const Real* column = x + j * P + start;
+      const Real* column = pending_[std::size_t(j)].data() + start;
+      const Real scale = pending_scale_[std::size_t(j)];
       for (Index c = 0; c < len; ++c) {
-        const double d = double(column[c]) - sum[c];
+        const double d = double(Real(scale * column[c])) - sum[c];
         block_m2[c] += d * d;
       }
     }
@@ -165,11 +188,13 @@ DrawResult draw_estimates(Vae& vae, const Matrix& x, Estimator& estimator, std::
     };
     vae_gradient_encoded(vae, 0, estimate, kl, scratch);
     seconds += std::chrono::duration<double>(Clock::now() - start).count();
-    out.moments.add(vae.gradient(), inv_batch);
     if (keep_draws) {
       if (out.draws.rows() == 0) out.draws.resize(draws, vae.gradient().size());
       out.draws.row(r) = (vae.gradient() * inv_batch).cast<float>().transpose();
     }
+    // The draw's buffer moves into the moments' block (no copy); vae_gradient overwrites every
+    // coordinate of whatever buffer the Vae gets back, and `saved` is restored after the loop.
+    out.moments.take(vae.gradient(), inv_batch);
   }
   vae.gradient() = saved;
   out.evals_per_estimate = double(evaluations) / double(draws) / double(B);

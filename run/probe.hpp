@@ -100,20 +100,30 @@ class GradientMoments {
   // Adds the draw scale * g (the probe passes the batch-sum gradient and 1/B), rounded to Real as a
   // stored gradient would be.
   void add(const Vector& g, Real scale = 1);
+  // The same without copying g: its storage is swapped into the block, and g is left holding a vector
+  // of the same size with unspecified contents (the probe's next draw overwrites it).
+  void take(Vector& g, Real scale = 1);
   std::int64_t count() const { return n_ + pending_count_; }
   const VectorD& mean() const;
   VectorD variance() const;  // unbiased (divided by n - 1)
 
  private:
-  // Draws are kept kBlock at a time and folded into the running moments together (Chan et al.'s
-  // pairwise update: the block's own mean and sum of squares, then one combination with the running
-  // ones), so the double-precision mean and sum of squares (16 bytes a coordinate) are read and
-  // written once per kBlock draws rather than once per draw: the update was a sixth of a probe draw.
-  static constexpr int kBlock = 8;
+  // Draws are kept up to kMaxBlock at a time and folded into the running moments together (Chan et
+  // al.'s pairwise update: the block's own mean and sum of squares, then one combination with the
+  // running ones), so the double-precision mean and sum of squares (16 bytes a coordinate) are read
+  // and written once per block rather than once per draw: the update was a sixth of a probe draw.
+  // The block holds at most kBlockBytes of draws (fewer draws for large models; one, the plain
+  // per-draw update, beyond 16 MB a draw).
+  static constexpr int kMaxBlock = 8;
+  static constexpr Index kBlockBytes = Index(16) << 20;
+  void start(Index size);
+  void pushed();
   void flush() const;
+  int block_ = 1;
   mutable std::int64_t n_ = 0;
   mutable VectorD mean_, m2_;
-  mutable Matrix pending_;  // P x kBlock: the draws not yet folded in
+  mutable std::vector<Vector> pending_;     // the draws not yet folded in (raw)
+  mutable std::vector<Real> pending_scale_;  // and their scales
   mutable int pending_count_ = 0;
 };
 

@@ -104,6 +104,24 @@ TEST_CASE("probe: moments folded in blocks match two passes at any count and a l
   }
 }
 
+TEST_CASE("probe: taking a draw's buffer gives the moments of copying it, to the bit", "[probe]") {
+  // take() swaps the draw's storage into the block (the probe's path); add() copies it.
+  Rng rng = Rng::stream(testing::seed(), {stable_hash("take")});
+  probe::GradientMoments copied, taken;
+  const Real scale = Real(1) / Real(50);
+  for (int r = 0; r < 21; ++r) {  // two full blocks and a partial one
+    Vector g(13);
+    for (Index i = 0; i < g.size(); ++i) g(i) = Real(rng.normal() * (1 + i));
+    copied.add(g, scale);
+    Vector buffer = g;
+    taken.take(buffer, scale);
+    CHECK(buffer.size() == g.size());  // the caller keeps a vector of the draw's size
+  }
+  CHECK(taken.count() == copied.count());
+  CHECK((taken.mean().array() == copied.mean().array()).all());
+  CHECK((taken.variance().array() == copied.variance().array()).all());
+}
+
 TEST_CASE("probe: summaries follow their definitions", "[probe]") {
   Parameters layout;
   layout.add("encoder", 2);
