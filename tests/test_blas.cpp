@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <limits>
+#include <thread>
 
 #include "models/blas.hpp"
 
@@ -82,4 +83,20 @@ TEST_CASE("the library runs one thread", "[blas]") {
   // tests/main.cpp calls use_one_thread() as the gradest binary does.
   CHECK(blas::threads() == 1);
   CHECK_FALSE(blas::library().empty());
+}
+
+TEST_CASE("gemm runs one thread and the same sums on a thread that never set it", "[blas]") {
+  // A thread started later has the libraries' default thread count (OpenMP's is one per core);
+  // blas::gemm must still run one thread there, so results do not depend on which thread calls.
+  const Matrix a = Matrix::Random(300, 500), b = Matrix::Random(500, 400);
+  Matrix on_main(300, 400), on_thread(300, 400);
+  blas::gemm(Op::none, a, Op::none, b, Real(0), on_main);
+  int threads_there = 0;
+  std::thread worker([&] {
+    blas::gemm(Op::none, a, Op::none, b, Real(0), on_thread);
+    threads_there = blas::threads();
+  });
+  worker.join();
+  CHECK(threads_there == 1);
+  CHECK((on_main.array() == on_thread.array()).all());
 }
