@@ -216,7 +216,7 @@ void Vae::VaeObjective::do_evaluate(int slot_index, const Matrix& z, Vector& val
     case Likelihood::bernoulli: {
       // Whole-matrix expressions (linear vectorised traversal, so exp/log run as packets with no
       // scalar remainder per column), then row sums in double.
-      const Matrix& xr = repeated_inputs(S);
+      const Matrix& xr = S == 1 ? x : repeated_inputs(S);  // one sample: x itself, no copy
       terms_.resize(R, D);
       terms_.array() = xr.array() * g.array() - softplus_array(g.array());
       add_row_sums(terms_, acc_);
@@ -283,7 +283,7 @@ void Vae::VaeObjective::backward(int slot_index, const Vector& weight, Matrix* g
 
   switch (c.likelihood) {
     case Likelihood::bernoulli: {
-      const Matrix& xr = repeated_inputs(S);
+      const Matrix& xr = S == 1 ? x : repeated_inputs(S);
       d_out_.array() = xr.array() - sigmoid_array(g.array());
       d_out_.array().colwise() *= weight.array();
       break;
