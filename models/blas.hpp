@@ -1,25 +1,29 @@
 #pragma once
-// The BLAS behind the network's matrix products. With -DGRADEST_BLAS=openblas (the default) or
-// blis, the network's products call that library's GEMM directly (gemm below: transposes passed as
-// flags, no copies, beta = 0 for a product that overwrites, so no pass zeroes the output first), and
-// Eigen hands it every other dense product too (EIGEN_USE_BLAS). With -DGRADEST_BLAS=eigen Eigen's
-// own kernels do them all. Why OpenBLAS is the default: README "Speed" and CMakeLists.txt.
+// The BLAS behind the network's matrix products. With -DGRADEST_BLAS=onednn (the default) the
+// network's single-precision products call oneDNN's dnnl_sgemm and everything else (double
+// precision, Eigen's other products through EIGEN_USE_BLAS) OpenBLAS; with openblas or blis that
+// library's cblas_?gemm does all of them. gemm below passes transposes as flags (no copies) and
+// beta = 0 for a product that overwrites, so no pass zeroes the output first. With
+// -DGRADEST_BLAS=eigen Eigen's own kernels do them all. Why oneDNN is the default: README "Speed"
+// and CMakeLists.txt.
 //
 // gradest parallelises across processes (sweeps, --jobs), so the library runs ONE thread whatever
 // variant (pthread, OpenMP, serial) the machine has installed: use_one_thread() is called by every
-// entry point (the gradest binary, the test runners) before any product. One thread also keeps
-// every product's summation order fixed, so runs are bit-identical across --jobs, shards and reruns.
+// entry point (the gradest binary, the test runners) before any product, and gemm sets one OpenMP
+// thread on any other thread that calls it. One thread also keeps every product's summation order
+// fixed, so runs are bit-identical across --jobs, shards and reruns.
 #include <string>
 
 #include "models/types.hpp"
 
 namespace gradest::blas {
 
-// "OpenBLAS <its build configuration>", "BLIS <version>" or "Eigen (built-in kernels)".
+// "oneDNN <version> (single precision), OpenBLAS <its build configuration>", "OpenBLAS <...>",
+// "BLIS <version>" or "Eigen (built-in kernels)".
 std::string library();
 // Sets the library's thread count to 1 (a no-op for Eigen, built with EIGEN_DONT_PARALLELIZE).
 void use_one_thread();
-// The library's thread count as it reports it (1 for Eigen).
+// The libraries' thread count as they report it, the larger for oneDNN + OpenBLAS (1 for Eigen).
 int threads();
 
 enum class Op { none, transpose };
