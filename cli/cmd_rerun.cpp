@@ -60,7 +60,11 @@ std::optional<probe::TrainingProbe> recorded_probe(const H5::Group& recorded, co
     if (steps.size() >= 2) every = steps[1] - steps[0];
   }
   if (every < 1) every = config.steps;  // probed at step 0 (and the last) only
-  return probe::make_training_probe(every, draws, basket, config);
+  try {
+    return probe::make_training_probe(every, draws, basket, config);
+  } catch (const Error& e) {  // an edited or damaged record: name the file
+    throw UsageError(fmt::format("'{}': the recorded probe (variance/) cannot be rerun: {}", path, e.what()));
+  }
 }
 
 }  // namespace

@@ -137,7 +137,6 @@ class Vae::VaeObjective final : public Objective {
     if (terms == Terms::toy) throw std::invalid_argument("VAE objective: terms must be likelihood or joint");
     x_ = &x;
     terms_kind_ = terms;
-    repeated_valid_ = false;
     for (auto& slot : slots_) slot.evaluated = false;
   }
 
@@ -161,31 +160,8 @@ class Vae::VaeObjective final : public Objective {
     Matrix z, decoder_in, out, lse;
     bool evaluated = false;
   };
-  // x repeated S times (row s*B + b is x_b), rebuilt after bind() or when S changes.
-  const Matrix& repeated_inputs(Index samples) {
-    const Index B = x_->rows();
-    if (repeated_.rows() != samples * B || !repeated_valid_) {
-      repeated_.resize(samples * B, x_->cols());
-      for (Index s = 0; s < samples; ++s) repeated_.middleRows(s * B, B) = *x_;
-      repeated_valid_ = true;
-    }
-    return repeated_;
-  }
-  // acc += row sums of t, accumulated in double (raw loops: the compiler vectorises the
-  // float -> double conversion).
-  static void add_row_sums(const Matrix& t, VectorD& acc) {
-    const Index rows = t.rows();
-    double* a = acc.data();
-    for (Index j = 0; j < t.cols(); ++j) {
-      const Real* column = t.data() + j * rows;
-      for (Index r = 0; r < rows; ++r) a[r] += double(column[r]);
-    }
-  }
-
   Vae& vae_;
   const Matrix* x_ = nullptr;
-  Matrix repeated_, terms_;
-  bool repeated_valid_ = false;
   Terms terms_kind_ = Terms::likelihood;
   std::vector<Slot> slots_;
   VectorD acc_;
@@ -214,12 +190,7 @@ void Vae::VaeObjective::do_evaluate(int slot_index, const Matrix& z, Vector& val
 
   switch (c.likelihood) {
     case Likelihood::bernoulli: {
-      // Whole-matrix expressions (linear vectorised traversal, so exp/log run as packets with no
-      // scalar remainder per column), then row sums in double.
-      const Matrix& xr = S == 1 ? x : repeated_inputs(S);  // one sample: x itself, no copy
-      terms_.resize(R, D);
-      terms_.array() = xr.array() * g.array() - softplus_array(g.array());
-      add_row_sums(terms_, acc_);
+      add_bernoulli_log_likelihood_rows(x, g, acc_);
       break;
     }
     case Likelihood::gaussian_fixed: {
@@ -283,9 +254,7 @@ void Vae::VaeObjective::backward(int slot_index, const Vector& weight, Matrix* g
 
   switch (c.likelihood) {
     case Likelihood::bernoulli: {
-      const Matrix& xr = S == 1 ? x : repeated_inputs(S);
-      d_out_.array() = xr.array() - sigmoid_array(g.array());
-      d_out_.array().colwise() *= weight.array();
+      bernoulli_log_likelihood_backward(x, g, weight, d_out_);
       break;
     }
     case Likelihood::gaussian_fixed: {
@@ -325,7 +294,7 @@ void Vae::VaeObjective::backward(int slot_index, const Vector& weight, Matrix* g
   }
 
   if (parameters_too)
-    vae_.decoder_.backward(slot_index, d_out_, gradient, grad_z ? &d_in_ : nullptr);
+    vae_.decoder_.backward(slot_index, d_out_, gradient, grad_z ? &d_in_ : nullptr, vae_.decoder_gradient_mode());
   else if (grad_z)
     vae_.decoder_.backward_input(slot_index, d_out_, d_in_);
   else
@@ -448,9 +417,33 @@ void Vae::encode_backward(int slot, const NodeGradient& grad, Network::Accumulat
 
 void Vae::zero_gradient_except_encoder() {
   gradient_.resize(params_.size());
-  const Index begin = encoder_.offset(), end = encoder_.offset() + encoder_.size();
-  gradient_.head(begin).setZero();
-  gradient_.tail(gradient_.size() - end).setZero();
+  // Zero what lies outside the encoder's and the decoder network's ranges (the prior, the learned
+  // log sigma); the decoder's is settled lazily (decoder_gradient_mode / settle_decoder_gradient).
+  auto zero = [this](Index from, Index to) {
+    if (to > from) gradient_.segment(from, to - from).setZero();
+  };
+  Index first_begin = encoder_.offset(), first_end = first_begin + encoder_.size();
+  Index second_begin = decoder_.offset(), second_end = second_begin + decoder_.size();
+  if (second_begin < first_begin) {
+    std::swap(first_begin, second_begin);
+    std::swap(first_end, second_end);
+  }
+  zero(0, first_begin);
+  zero(first_end, second_begin);
+  zero(second_end, gradient_.size());
+  decoder_gradient_unwritten_ = true;
+}
+
+void Vae::settle_decoder_gradient() {
+  if (!decoder_gradient_unwritten_) return;
+  gradient_.segment(decoder_.offset(), decoder_.size()).setZero();
+  decoder_gradient_unwritten_ = false;
+}
+
+Network::Accumulate Vae::decoder_gradient_mode() {
+  const bool unwritten = decoder_gradient_unwritten_;
+  decoder_gradient_unwritten_ = false;
+  return unwritten ? Network::Accumulate::overwrite : Network::Accumulate::add;
 }
 
 ConstVectorMap Vae::prior() const {

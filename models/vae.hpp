@@ -105,10 +105,19 @@ class Vae {
   Parameters& parameters() { return params_; }
   const Parameters& parameters() const { return params_; }
   // Same layout as parameters().values(); callers zero it, the model ADDS to it.
-  Vector& gradient() { return gradient_; }
-  void zero_gradient() { gradient_.setZero(); }
-  // Zeroes every range of gradient() but the encoder's, for a caller whose next write there is
+  Vector& gradient() {
+    settle_decoder_gradient();
+    return gradient_;
+  }
+  void zero_gradient() {
+    gradient_.setZero();
+    decoder_gradient_unwritten_ = false;
+  }
+  // gradient() zero in every range but the encoder's, for a caller whose next write there is
   // encode_backward(..., Network::Accumulate::overwrite) (vae_gradient: one pass less over memory).
+  // The decoder network's range is zeroed lazily: the objective's first backward after this call
+  // WRITES it (Accumulate::overwrite) instead of adding to zeros, and gradient() zeroes it first if
+  // no backward came (the probe's draws: no pass over the decoder's range besides the GEMM's own).
   void zero_gradient_except_encoder();
 
   Network& encoder() { return encoder_; }
@@ -139,8 +148,8 @@ class Vae {
   // to gradient(), and df/dz to grad_z; differentiable_in_z() is true (the Bernoulli decoder and
   // prior are evaluated at relaxed z in [0, 1] by the same formulas). inputs() returns &x.
   // The returned object is owned by the Vae and reused: one objective per Vae at a time; x must
-  // outlive its use, and after changing x's contents call objective() again (it caches x
-  // repeated S times). Its evaluation counter persists across calls (reset_evaluations()).
+  // outlive its use (it is read in place, never copied). Its evaluation counter persists across
+  // calls (reset_evaluations()).
   Objective& objective(const Matrix& x, Objective::Terms terms);
 
   // log p(z) per row of z (Bernoulli prior or N(0, I)), summed over dimensions.
@@ -162,6 +171,11 @@ class Vae {
   // The family's prior parameters and their gradient range (empty when the prior is fixed).
   ConstVectorMap prior() const;
   VectorMap prior_gradient();
+  // After zero_gradient_except_encoder and before the decoder's first backward, the decoder range
+  // of gradient_ is logically zero but unwritten: settle_ zeroes it, and the first backward takes
+  // overwrite mode from decoder_gradient_mode().
+  void settle_decoder_gradient();
+  Network::Accumulate decoder_gradient_mode();
 
   VaeConfig config_;
   Parameters params_;
@@ -170,6 +184,7 @@ class Vae {
   Index prior_offset_ = -1;       // the family's prior parameters (Bernoulli: logits a, k), if any
   Index log_sigma_offset_ = -1;   // gaussian_learned per-pixel log sigma (D)
   Vector gradient_;
+  bool decoder_gradient_unwritten_ = false;  // see settle_decoder_gradient
   std::unique_ptr<VaeObjective> objective_;
   Matrix centred_, encoder_out_, d_encoder_out_, decoder_in_, decoder_out_, probability_;  // scratch
 };

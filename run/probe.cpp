@@ -101,6 +101,21 @@ void GradientMoments::take(Vector& g, Real scale) {
   pushed();
 }
 
+namespace {
+// s1 += d, s2 += d^2 with d = Real(scale * draw) - x0, elementwise over len coordinates. Kept out of
+// line on purpose: inlined into flush's loop over draws, GCC 12 interchanged the two loops and
+// vectorised across draws with gather instructions (a quarter of flush's time); apart, the loop is
+// contiguous loads and packed arithmetic, 1.2x faster over a block of 8 draws of 314k coordinates.
+[[gnu::noinline]] void add_shifted_sums(const Real* __restrict draw, Real scale, const double* __restrict x0,
+                                        double* __restrict s1, double* __restrict s2, Index len) {
+  for (Index c = 0; c < len; ++c) {
+    const double d = double(Real(scale * draw[c])) - x0[c];
+    s1[c] += d;
+    s2[c] += d * d;
+  }
+}
+}  // namespace
+
 void GradientMoments::flush() const {
   if (pending_count_ == 0) return;
   const int k = pending_count_;
@@ -132,15 +147,8 @@ void GradientMoments::flush() const {
         s2[c] = 0;
       }
     }
-    for (int j = 1; j < k; ++j) {
-      const Real* column = pending_[std::size_t(j)].data() + start;
-      const Real scale = pending_scale_[std::size_t(j)];
-      for (Index c = 0; c < len; ++c) {
-        const double d = double(Real(scale * column[c])) - x0[c];
-        s1[c] += d;
-        s2[c] += d * d;
-      }
-    }
+    for (int j = 1; j < k; ++j)
+      add_shifted_sums(pending_[std::size_t(j)].data() + start, pending_scale_[std::size_t(j)], x0, s1, s2, len);
     double* mean_chunk = mean + start;
     double* m2_chunk = m2 + start;
     for (Index c = 0; c < len; ++c) {

@@ -145,6 +145,36 @@ TEST_CASE("vae (float): objective agrees with the double computation of the same
   }
 }
 
+TEST_CASE("after zero_gradient_except_encoder the objective's first backward writes the decoder's range and later ones add", "[models][vae]") {
+  // The decoder's range is settled lazily (Vae::decoder_gradient_mode): stale NaN must not leak
+  // into the first backward, and a second backward must add to the first, as onto zeros.
+  Rng init = Rng::stream(gradest::testing::seed(), {stable_hash("decoder lazy zero")});
+  VaeConfig config = linear_bernoulli(12, 5);
+  config.decoder = NetworkSpec{{8}, Activation::tanh};
+  auto vae = Vae::make(config, init);
+  Matrix x(4, 12), z(4, 5);
+  init.fill_uniform(x);
+  x = (x.array() < 0.5).cast<Real>();
+  init.fill_uniform(z);
+  z = (z.array() < 0.5).cast<Real>();
+  Vector value, ones = Vector::Ones(4), twos = Vector::Constant(4, Real(2));
+  const Index begin = vae->decoder().offset(), size = vae->decoder().size();
+  auto decoder_gradient = [&](const std::vector<const Vector*>& weights) {
+    vae->gradient().setConstant(std::numeric_limits<Real>::quiet_NaN());
+    vae->zero_gradient_except_encoder();
+    Objective& objective = vae->objective(x, Objective::Terms::likelihood);
+    objective.evaluate(0, z, value);
+    for (const Vector* w : weights) objective.backward(0, *w, nullptr);
+    return Vector(vae->gradient().segment(begin, size));
+  };
+  const Vector once = decoder_gradient({&twos});
+  const Vector twice = decoder_gradient({&ones, &ones});
+  REQUIRE(once.allFinite());
+  REQUIRE(twice.allFinite());
+  CHECK(once.cwiseAbs().maxCoeff() > 0);
+  for (Index i = 0; i < size; ++i) CHECK(double(twice(i)) == Approx(double(once(i))).epsilon(1e-5).margin(1e-6));
+}
+
 TEST_CASE("vae_gradient overwrites the whole gradient: stale contents never leak, and the encoder's overwrite equals zero-then-add", "[models][vae]") {
   // vae_gradient zeroes every range but the encoder's and lets encode_backward write that one
   // (models/vae_gradient.cpp). A gradient full of NaN before the call must come out the same as
@@ -198,5 +228,13 @@ TEST_CASE("vae_gradient overwrites the whole gradient: stale contents never leak
     vae->encode(0, x, node);
     vae->encode_backward(0, node_gradient);
     CHECK_FALSE((vae->gradient().array() == added.array()).all());
+    // With no backward after zero_gradient_except_encoder, gradient() reads zeros in the decoder's
+    // range, not its stale contents.
+    vae->gradient().setConstant(std::numeric_limits<Real>::quiet_NaN());
+    vae->zero_gradient_except_encoder();
+    const Vector settled = vae->gradient();
+    const Index decoder_begin = vae->decoder().offset();
+    CHECK((settled.segment(decoder_begin, vae->decoder().size()).array() == Real(0)).all());
+    CHECK((settled.tail(settled.size() - decoder_begin - vae->decoder().size()).array() == Real(0)).all());
   }
 }
