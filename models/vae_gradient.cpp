@@ -5,6 +5,7 @@ namespace gradest {
 VaeGradientResult vae_gradient(Vae& vae, int slot, const Matrix& x, const NodeEstimate& estimate,
                                const std::optional<KlWeight>& kl, VaeGradientScratch& scratch) {
   vae.encode(slot, x, scratch.node);
+  scratch.kl_computed_for.reset();  // a new node
   return vae_gradient_encoded(vae, slot, estimate, kl, scratch);
 }
 
@@ -18,14 +19,21 @@ VaeGradientResult vae_gradient_encoded(Vae& vae, int slot, const NodeEstimate& e
   scratch.node_gradient.reset_like(scratch.node);
   estimate(scratch.node, scratch.node_gradient);
   if (kl) {
-    vae.kl(scratch.node, scratch.kl);
-    result.kl_finite = all_finite(scratch.kl);
-    result.kl_sum = scratch.kl.cast<double>().sum();
-    scratch.kl_weights.setConstant(scratch.kl.rows(), scratch.kl.cols(), Real(kl->beta));
-    if (kl->free_bits > 0) {
-      for (Index j = 0; j < scratch.kl.cols(); ++j)
-        if (scratch.kl.col(j).cast<double>().mean() < kl->free_bits) scratch.kl_weights.col(j).setZero();
+    const bool reuse = scratch.node_frozen && scratch.kl_computed_for &&
+                       scratch.kl_computed_for->beta == kl->beta && scratch.kl_computed_for->free_bits == kl->free_bits;
+    if (!reuse) {
+      vae.kl(scratch.node, scratch.kl);
+      scratch.kl_finite = all_finite(scratch.kl);
+      scratch.kl_sum = scratch.kl.cast<double>().sum();
+      scratch.kl_weights.setConstant(scratch.kl.rows(), scratch.kl.cols(), Real(kl->beta));
+      if (kl->free_bits > 0) {
+        for (Index j = 0; j < scratch.kl.cols(); ++j)
+          if (scratch.kl.col(j).cast<double>().mean() < kl->free_bits) scratch.kl_weights.col(j).setZero();
+      }
+      scratch.kl_computed_for = *kl;
     }
+    result.kl_finite = scratch.kl_finite;
+    result.kl_sum = scratch.kl_sum;
     if (kl->beta > 0) vae.kl_backward(scratch.node, scratch.kl_weights, scratch.node_gradient);
   }
   vae.encode_backward(slot, scratch.node_gradient, Network::Accumulate::overwrite);

@@ -32,6 +32,14 @@ struct VaeGradientScratch {
   NodeGradient node_gradient;
   Matrix kl;          // B x k, KL_bj of the last call (ELBO targets)
   Matrix kl_weights;  // B x k
+  // Set by a caller whose calls of vae_gradient_encoded share one node and one set of parameters
+  // (the probe's draws): the KL, its sum and its weights are then computed once and reused, which
+  // gives the same bits as computing them again. vae_gradient (which encodes) forgets them.
+  bool node_frozen = false;
+  // The reused KL's state: valid for these weights.
+  std::optional<KlWeight> kl_computed_for;
+  bool kl_finite = true;
+  double kl_sum = 0;
 };
 
 using NodeEstimate = std::function<void(const StochasticNode& node, NodeGradient& node_gradient)>;
