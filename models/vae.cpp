@@ -293,12 +293,19 @@ void Vae::VaeObjective::backward(int slot_index, const Vector& weight, Matrix* g
     }
   }
 
-  if (parameters_too)
-    vae_.decoder_.backward(slot_index, d_out_, gradient, grad_z ? &d_in_ : nullptr, vae_.decoder_gradient_mode());
-  else if (grad_z)
+  if (parameters_too) {
+    const Network::Accumulate mode = vae_.decoder_gradient_mode();
+    try {
+      vae_.decoder_.backward(slot_index, d_out_, gradient, grad_z ? &d_in_ : nullptr, mode);
+    } catch (...) {  // no backward happened: the range reads as zero again, as before the call
+      if (mode == Network::Accumulate::overwrite) vae_.decoder_gradient_unwritten_ = true;
+      throw;
+    }
+  } else if (grad_z) {
     vae_.decoder_.backward_input(slot_index, d_out_, d_in_);
-  else
+  } else {
     return;
+  }
   if (grad_z) {
     if (c.signed_latent_input) {
       grad_z->resize(R, c.latents);

@@ -34,7 +34,8 @@ struct VaeGradientScratch {
   Matrix kl_weights;  // B x k
   // Set by a caller whose calls of vae_gradient_encoded share one node and one set of parameters
   // (the probe's draws): the KL, its sum and its weights are then computed once and reused, which
-  // gives the same bits as computing them again. vae_gradient (which encodes) forgets them.
+  // gives the same bits as computing them again. vae_gradient (which encodes) forgets them; a
+  // caller that encodes into `node` itself resets kl_computed_for.
   bool node_frozen = false;
   // The reused KL's state: valid for these weights.
   std::optional<KlWeight> kl_computed_for;

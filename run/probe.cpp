@@ -192,6 +192,7 @@ DrawResult draw_estimates(Vae& vae, const Matrix& x, Estimator& estimator, std::
   const auto encode_start = Clock::now();
   vae.encode(0, x, scratch.node);
   scratch.node_frozen = true;  // and so is the KL: computed by the first draw, reused by the others
+  scratch.kl_computed_for.reset();
   seconds += std::chrono::duration<double>(Clock::now() - encode_start).count();
   for (std::int64_t r = 0; r < draws; ++r) {
     const auto start = Clock::now();
