@@ -24,6 +24,23 @@ VaeConfig linear_bernoulli(int D, int k) {
   return config;
 }
 
+// A rows x cols batch of binary pixels, each 1 with probability p.
+Matrix binary_batch(Rng& rng, Index rows, Index cols, double p) {
+  Matrix x(rows, cols);
+  rng.fill_uniform(x);
+  return (x.array() < Real(p)).cast<Real>().matrix();
+}
+
+// A registered estimator with S = 2 samples per data point.
+std::unique_ptr<Estimator> two_sample_estimator(const std::string& name, LatentKind kind) {
+  std::string error;
+  EstimatorOptions options;
+  options.samples = 2;
+  auto estimator = make_estimator(name, options, kind, &error);
+  REQUIRE(estimator);
+  return estimator;
+}
+
 }  // namespace
 
 TEST_CASE("vae (float): Bernoulli likelihood and KL are finite and exact at saturated logits", "[models][vae][stability]") {
@@ -195,14 +212,8 @@ TEST_CASE("a frozen node's KL is computed once and reused: the same gradients as
   Rng init = Rng::stream(gradest::testing::seed(), {stable_hash("frozen kl")});
   VaeConfig config = linear_bernoulli(12, 5);
   auto vae = Vae::make(config, init);
-  Matrix x(3, 12);
-  init.fill_uniform(x);
-  x = (x.array() < 0.4).cast<Real>();
-  std::string error;
-  EstimatorOptions options;
-  options.samples = 2;
-  auto estimator = make_estimator("reinforce-loo", options, LatentKind::bernoulli, &error);
-  REQUIRE(estimator);
+  const Matrix x = binary_batch(init, 3, 12, 0.4);
+  auto estimator = two_sample_estimator("reinforce-loo", LatentKind::bernoulli);
   auto draws = [&](bool frozen, const std::vector<KlWeight>& weights) {
     VaeGradientScratch scratch;
     vae->encode(0, x, scratch.node);
@@ -269,14 +280,8 @@ TEST_CASE("vae_gradient overwrites the whole gradient: stale contents never leak
     config.encoder = NetworkSpec{{7, 6}, Activation::tanh};  // several encoder layers, each overwritten
     config.decoder = NetworkSpec{{8}, Activation::leaky_relu};
     auto vae = Vae::make(config, init);
-    Matrix x(3, 12);
-    init.fill_uniform(x);
-    x = (x.array() < 0.4).cast<Real>();
-    std::string error;
-    EstimatorOptions options;
-    options.samples = 2;
-    auto estimator = make_estimator(name, options, kind, &error);
-    REQUIRE(estimator);
+    const Matrix x = binary_batch(init, 3, 12, 0.4);
+    auto estimator = two_sample_estimator(name, kind);
     auto estimate_with = [&](std::uint64_t seed) {
       return [&, seed](const StochasticNode& node, NodeGradient& grad) {
         Rng rng(seed);
