@@ -142,11 +142,8 @@ TEST_CASE("vae (float): objective agrees with the double computation of the same
   Rng rng = Rng::stream(gradest::testing::seed(), {32});
   const int D = 784, k = 200, B = 4;
   auto vae = Vae::make(linear_bernoulli(D, k), rng);
-  Matrix x(B, D), z(2 * B, k);
-  rng.fill_uniform(x);
-  x = (x.array() < 0.3).cast<Real>();
-  rng.fill_uniform(z);
-  z = (z.array() < 0.5).cast<Real>();
+  const Matrix x = binary_batch(rng, B, D, 0.3);
+  const Matrix z = binary_batch(rng, 2 * B, k, 0.5);
   Vector f;
   vae->objective(x, Objective::Terms::joint).evaluate(0, z, f);
   const MatrixD W = vae->decoder().weight(0).cast<double>();
@@ -245,11 +242,8 @@ TEST_CASE("after zero_gradient_except_encoder the objective's first backward wri
   VaeConfig config = linear_bernoulli(12, 5);
   config.decoder = NetworkSpec{{8}, Activation::tanh};
   auto vae = Vae::make(config, init);
-  Matrix x(4, 12), z(4, 5);
-  init.fill_uniform(x);
-  x = (x.array() < 0.5).cast<Real>();
-  init.fill_uniform(z);
-  z = (z.array() < 0.5).cast<Real>();
+  const Matrix x = binary_batch(init, 4, 12, 0.5);
+  const Matrix z = binary_batch(init, 4, 5, 0.5);
   Vector value, ones = Vector::Ones(4), twos = Vector::Constant(4, Real(2));
   const Index begin = vae->decoder().offset(), size = vae->decoder().size();
   auto decoder_gradient = [&](const std::vector<const Vector*>& weights) {
